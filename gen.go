@@ -1,0 +1,8 @@
+// Package artisannotify holds the go:generate lines that regenerate everything under gen/
+// (and the TypeScript types under web/src/gen) from the contracts at the root of the repository.
+//
+//	go generate ./...
+package artisannotify
+
+//go:generate go tool ogen --target gen/oas --package oas --clean openapi.yaml
+//go:generate go tool -modfile=tools/go.mod sqlc generate
