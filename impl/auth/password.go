@@ -1,0 +1,103 @@
+package auth
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// ErrMismatch is returned by Verify when the password does not match the hash.
+var ErrMismatch = errors.New("password does not match")
+
+// Argon2Params are argon2id cost parameters.
+type Argon2Params struct {
+	MemoryKiB   uint32
+	Iterations  uint32
+	Parallelism uint8
+	SaltLen     uint32
+	KeyLen      uint32
+}
+
+// OWASPArgon2 are the OWASP Password Storage Cheat Sheet's argon2id parameters
+// (m=19 MiB, t=2, p=1).
+var OWASPArgon2 = Argon2Params{MemoryKiB: 19 * 1024, Iterations: 2, Parallelism: 1, SaltLen: 16, KeyLen: 32}
+
+// Passwords hashes and verifies passwords with argon2id, in the PHC string format.
+type Passwords struct {
+	params Argon2Params
+	// dummy is a hash of a random password, verified when the account does not exist so that
+	// login costs the same for an unknown email as for a wrong password.
+	dummy string
+}
+
+// NewPasswords returns a password hasher using params.
+func NewPasswords(params Argon2Params) (*Passwords, error) {
+	p := &Passwords{params: params}
+	random := make([]byte, 16)
+	if _, err := rand.Read(random); err != nil {
+		return nil, fmt.Errorf("password hasher: %w", err)
+	}
+	dummy, err := p.Hash(base64.RawStdEncoding.EncodeToString(random))
+	if err != nil {
+		return nil, err
+	}
+	p.dummy = dummy
+	return p, nil
+}
+
+// Params returns the hashing parameters (for benchmarks and logs).
+func (p *Passwords) Params() Argon2Params { return p.params }
+
+// Hash returns the PHC-encoded argon2id hash of password.
+func (p *Passwords) Hash(password string) (string, error) {
+	salt := make([]byte, p.params.SaltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("hash password: %w", err)
+	}
+	key := argon2.IDKey([]byte(password), salt, p.params.Iterations, p.params.MemoryKiB, p.params.Parallelism, p.params.KeyLen)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version,
+		p.params.MemoryKiB, p.params.Iterations, p.params.Parallelism,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
+}
+
+// Verify returns nil if password matches the PHC-encoded hash, ErrMismatch if it does not,
+// and another error if the hash cannot be read.
+func (p *Passwords) Verify(hash, password string) error {
+	parts := strings.Split(hash, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return fmt.Errorf("verify password: unsupported hash format")
+	}
+	var version int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return fmt.Errorf("verify password: unsupported argon2 version")
+	}
+	var m, t uint32
+	var par uint8
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &par); err != nil {
+		return fmt.Errorf("verify password: bad parameters: %w", err)
+	}
+	salt, err := base64.RawStdEncoding.DecodeString(parts[4])
+	if err != nil {
+		return fmt.Errorf("verify password: bad salt: %w", err)
+	}
+	want, err := base64.RawStdEncoding.DecodeString(parts[5])
+	if err != nil || len(want) == 0 {
+		return fmt.Errorf("verify password: bad key")
+	}
+	got := argon2.IDKey([]byte(password), salt, t, m, par, uint32(len(want)))
+	if subtle.ConstantTimeCompare(got, want) != 1 {
+		return ErrMismatch
+	}
+	return nil
+}
+
+// VerifyDummy spends the same time as Verify on a real hash, and always returns ErrMismatch.
+func (p *Passwords) VerifyDummy(password string) error {
+	_ = p.Verify(p.dummy, password)
+	return ErrMismatch
+}

@@ -1,0 +1,171 @@
+// Package config reads the server's configuration from the environment.
+package config
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the whole server configuration. Load fills it from the environment and validates it.
+type Config struct {
+	Port                   int
+	DatabaseURL            string // empty: start a private local PostgreSQL in DataDir
+	DataDir                string // where the local PostgreSQL keeps its data
+	JWTSecret              []byte
+	JWTSecretGenerated     bool // no JWT_SECRET given: a random one for this process (dev mode)
+	JWTIssuer              string
+	JWTAudience            string
+	TokenTTL               time.Duration
+	FrontendURL            string
+	RedisURL               string
+	RateLimitAuthPerMinute int
+	LogLevel               slog.Level
+	NodeID                 string
+	ShutdownTimeout        time.Duration
+	MaxBodyBytes           int64
+	OutboxRetention        time.Duration
+	DevMode                bool
+}
+
+// MinSecretLen is the shortest JWT_SECRET accepted outside dev mode (RFC 8725 3.5: a key as long as the hash).
+const MinSecretLen = 32
+
+// Load reads the configuration from getenv (os.Getenv in production).
+// defaultDataDir is the local PostgreSQL data directory used when DATA_DIR is unset.
+func Load(getenv func(string) string, defaultDataDir string) (Config, error) {
+	c := Config{
+		Port:                   3001,
+		DatabaseURL:            getenv("DATABASE_URL"),
+		DataDir:                defaultDataDir,
+		JWTIssuer:              "artisan-notify",
+		JWTAudience:            "artisan-notify",
+		TokenTTL:               24 * time.Hour,
+		FrontendURL:            "http://localhost:5173",
+		RedisURL:               getenv("REDIS_URL"),
+		RateLimitAuthPerMinute: 10,
+		LogLevel:               slog.LevelInfo,
+		ShutdownTimeout:        15 * time.Second,
+		MaxBodyBytes:           16 << 10,
+		OutboxRetention:        24 * time.Hour,
+		DevMode:                getenv("APP_ENV") != "production",
+	}
+	var errs []error
+	if v := getenv("PORT"); v != "" {
+		p, err := strconv.Atoi(v)
+		if err != nil || p < 0 || p > 65535 {
+			errs = append(errs, fmt.Errorf("PORT=%q: want a port number", v))
+		}
+		c.Port = p
+	}
+	if v := getenv("DATA_DIR"); v != "" {
+		c.DataDir = v
+	}
+	if v := getenv("FRONTEND_URL"); v != "" {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			errs = append(errs, fmt.Errorf("FRONTEND_URL=%q: want an origin such as https://app.example.com", v))
+		}
+		c.FrontendURL = strings.TrimSuffix(v, "/")
+	}
+	if v := getenv("JWT_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Minute || d > 30*24*time.Hour {
+			errs = append(errs, fmt.Errorf("JWT_TTL=%q: want a duration between 1m and 720h", v))
+		}
+		c.TokenTTL = d
+	}
+	if v := getenv("JWT_ISSUER"); v != "" {
+		c.JWTIssuer = v
+	}
+	if v := getenv("JWT_AUDIENCE"); v != "" {
+		c.JWTAudience = v
+	}
+	if v := getenv("RATE_LIMIT_AUTH_PER_MINUTE"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			errs = append(errs, fmt.Errorf("RATE_LIMIT_AUTH_PER_MINUTE=%q: want a number >= 0 (0 turns the limit off)", v))
+		}
+		c.RateLimitAuthPerMinute = n
+	}
+	if v := getenv("LOG_LEVEL"); v != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+			errs = append(errs, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", v))
+		}
+	}
+	if v := getenv("SHUTDOWN_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("SHUTDOWN_TIMEOUT=%q: want a positive duration", v))
+		}
+		c.ShutdownTimeout = d
+	}
+	c.NodeID = getenv("NODE_ID")
+	if c.NodeID == "" {
+		host, _ := os.Hostname()
+		c.NodeID = fmt.Sprintf("%s:%d", host, c.Port)
+	}
+	switch secret := getenv("JWT_SECRET"); {
+	case secret == "":
+		if !c.DevMode {
+			errs = append(errs, errors.New("JWT_SECRET is required when APP_ENV=production"))
+			break
+		}
+		b := make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			errs = append(errs, fmt.Errorf("generate dev JWT secret: %w", err))
+		}
+		c.JWTSecret = []byte(hex.EncodeToString(b))
+		c.JWTSecretGenerated = true
+	case len(secret) < MinSecretLen && !c.DevMode:
+		errs = append(errs, fmt.Errorf("JWT_SECRET is %d bytes: at least %d are required when APP_ENV=production", len(secret), MinSecretLen))
+	default:
+		c.JWTSecret = []byte(secret)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Config{}, fmt.Errorf("configuration: %w", err)
+	}
+	return c, nil
+}
+
+// LogValue logs the configuration with secrets masked.
+func (c Config) LogValue() slog.Value {
+	db := "local PostgreSQL in " + c.DataDir
+	if c.DatabaseURL != "" {
+		db = maskURL(c.DatabaseURL)
+	}
+	return slog.GroupValue(
+		slog.Int("port", c.Port),
+		slog.String("database", db),
+		slog.String("jwt_secret", "***"),
+		slog.Bool("jwt_secret_generated", c.JWTSecretGenerated),
+		slog.Duration("token_ttl", c.TokenTTL),
+		slog.String("frontend_url", c.FrontendURL),
+		slog.String("redis", maskURL(c.RedisURL)),
+		slog.Int("rate_limit_auth_per_minute", c.RateLimitAuthPerMinute),
+		slog.String("log_level", c.LogLevel.String()),
+		slog.String("node_id", c.NodeID),
+		slog.Bool("dev_mode", c.DevMode),
+	)
+}
+
+func maskURL(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "***"
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.Redacted()
+}

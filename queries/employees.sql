@@ -1,0 +1,19 @@
+-- name: GrantPDG :one
+-- GrantPDG makes the contact with this email a PDG; no row when no contact has it.
+INSERT INTO employees (contact_id, role)
+SELECT id, 'PDG' FROM contacts WHERE email = @email
+ON CONFLICT (contact_id) DO UPDATE SET role = 'PDG'
+RETURNING contact_id;
+
+-- name: RevokePDG :one
+-- RevokePDG removes the PDG right of the contact with this email; no row when it had none.
+DELETE FROM employees e
+USING contacts c
+WHERE e.contact_id = c.id AND c.email = @email AND e.role = 'PDG'
+RETURNING e.contact_id;
+
+-- name: ListPDG :many
+SELECT c.id, c.prenom, c.nom, c.email
+FROM employees e JOIN contacts c ON c.id = e.contact_id
+WHERE e.role = 'PDG'
+ORDER BY c.id;
