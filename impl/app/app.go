@@ -1,0 +1,173 @@
+// Package app wires the server together: database, REST API, Socket.IO and the outbox relay.
+// cmd/server and the end-to-end tests start it the same way.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"artisan-notify/gen/oas"
+	"artisan-notify/impl/api"
+	"artisan-notify/impl/auth"
+	"artisan-notify/impl/config"
+	"artisan-notify/impl/localpg"
+	"artisan-notify/impl/ratelimit"
+	"artisan-notify/impl/relay"
+	"artisan-notify/impl/socket"
+	"artisan-notify/impl/store"
+	"artisan-notify/migrations"
+)
+
+// App is one server node.
+type App struct {
+	cfg   config.Config
+	log   *slog.Logger
+	ready chan struct{}
+	addr  string
+}
+
+// New returns an App; Run starts it.
+func New(cfg config.Config, log *slog.Logger) *App {
+	return &App{cfg: cfg, log: log, ready: make(chan struct{})}
+}
+
+// Ready is closed once the server accepts connections.
+func (a *App) Ready() <-chan struct{} { return a.ready }
+
+// Addr is the address the server listens on, once Ready.
+func (a *App) Addr() string { return a.addr }
+
+// Database opens the configured database: DATABASE_URL, or a private local PostgreSQL.
+// The returned stop function stops what it started.
+func Database(ctx context.Context, cfg config.Config, log *slog.Logger) (*pgxpool.Pool, func(), error) {
+	url := cfg.DatabaseURL
+	stopLocal := func() {}
+	if url == "" {
+		pg, err := localpg.Start(ctx, localpg.Options{DataDir: cfg.DataDir, Logger: log})
+		if err != nil {
+			return nil, nil, fmt.Errorf("no DATABASE_URL, so a local PostgreSQL was needed: %w", err)
+		}
+		url = pg.URL()
+		stopLocal = func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := pg.Stop(ctx); err != nil {
+				log.Error("stop local postgres", "err", err)
+			}
+		}
+	}
+	pcfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		stopLocal()
+		return nil, nil, fmt.Errorf("parse DATABASE_URL: %w", err)
+	}
+	if pcfg.ConnConfig.ConnectTimeout == 0 || pcfg.ConnConfig.ConnectTimeout > 3*time.Second {
+		pcfg.ConnConfig.ConnectTimeout = 3 * time.Second // fail fast when the database is down
+	}
+	pcfg.MaxConns = max(pcfg.MaxConns, 16)
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		stopLocal()
+		return nil, nil, fmt.Errorf("open database: %w", err)
+	}
+	return pool, func() { pool.Close(); stopLocal() }, nil
+}
+
+// Run serves until ctx is cancelled, then shuts down gracefully.
+func (a *App) Run(ctx context.Context) error {
+	cfg, log := a.cfg, a.log
+	pool, closeDB, err := Database(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	applied, err := store.Migrate(ctx, pool, migrations.FS)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if len(applied) > 0 {
+		log.Info("migrations applied", "versions", applied)
+	}
+
+	st := store.New(pool)
+	tokens := auth.NewTokens(cfg.JWTSecret, cfg.JWTIssuer, cfg.JWTAudience, cfg.TokenTTL, nil)
+	passwords, err := auth.NewPasswords(auth.OWASPArgon2)
+	if err != nil {
+		return err
+	}
+	handler := api.NewHandler(st, tokens, passwords, log)
+	rest, err := oas.NewServer(handler, handler,
+		oas.WithErrorHandler(handler.HandleError),
+		oas.WithNotFound(api.NotFound),
+		oas.WithMethodNotAllowed(api.MethodNotAllowed),
+	)
+	if err != nil {
+		return fmt.Errorf("build REST server: %w", err)
+	}
+	var limiter api.Limiter
+	if cfg.RateLimitAuthPerMinute > 0 {
+		limiter = ratelimit.New(cfg.RateLimitAuthPerMinute, nil)
+	}
+	sockets := socket.New(socket.Options{FrontendURL: cfg.FrontendURL, RecoveryWindow: 2 * time.Minute}, tokens, st, log)
+
+	mux := http.NewServeMux()
+	mux.Handle("/socket.io/", sockets.Handler())
+	mux.Handle("/", api.Middleware(api.MiddlewareConfig{
+		FrontendURL: cfg.FrontendURL, MaxBodyBytes: cfg.MaxBodyBytes, AuthLimiter: limiter, Logger: log,
+	}, rest))
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(cfg.Port)))
+	if err != nil {
+		return fmt.Errorf("listen on port %d: %w", cfg.Port, err)
+	}
+	a.addr = ln.Addr().String()
+
+	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		r := relay.New(pool, sockets, relay.Options{NodeID: cfg.NodeID, Retention: cfg.OutboxRetention, ReplayDelay: 3 * time.Second}, log)
+		if err := r.Run(relayCtx); err != nil {
+			log.Error("relay stopped", "err", err)
+		}
+	})
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	log.Info("server listening", "addr", a.addr, "node", cfg.NodeID)
+	close(a.ready)
+
+	select {
+	case err := <-serveErr:
+		stopRelay()
+		wg.Wait()
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	// Hijacked websockets are not closed by Shutdown: close the sockets first.
+	sockets.Close()
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	stopRelay()
+	wg.Wait()
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}

@@ -1,0 +1,177 @@
+// Package socket is the Socket.IO server: handshake authentication, rooms, and delivery of the
+// contract's events to the sockets connected to this process.
+package socket
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	sio "github.com/zishang520/socket.io/servers/socket/v3"
+	"github.com/zishang520/socket.io/v3/pkg/types"
+
+	"artisan-notify/gen/events"
+	"artisan-notify/impl/auth"
+	"artisan-notify/impl/store"
+)
+
+// Tokens verifies access tokens.
+type Tokens interface {
+	Verify(token string) (auth.Claims, error)
+}
+
+// Users loads a user with its PDG right.
+type Users interface {
+	User(ctx context.Context, id int64) (store.User, error)
+}
+
+// Options configures the server.
+type Options struct {
+	FrontendURL string // the one browser origin allowed (CORS and handshake Origin check)
+	// RecoveryWindow is how long a disconnected socket's missed events are kept for it to
+	// recover them (connection state recovery); 0 turns recovery off.
+	RecoveryWindow time.Duration
+	PingInterval   time.Duration
+	PingTimeout    time.Duration
+}
+
+// Server is the Socket.IO server.
+type Server struct {
+	io     *sio.Server
+	tokens Tokens
+	users  Users
+	log    *slog.Logger
+}
+
+// connData is what the auth middleware attaches to a socket.
+type connData struct {
+	user      store.User
+	expiresAt time.Time
+}
+
+// New returns a Socket.IO server that authenticates handshakes with tokens and users.
+func New(opts Options, tokens Tokens, users Users, log *slog.Logger) *Server {
+	o := sio.DefaultServerOptions()
+	o.SetServeClient(false)
+	o.SetCors(&types.Cors{Origin: opts.FrontendURL, Credentials: true})
+	o.SetAllowRequest(func(ctx *types.HttpContext) error {
+		// Browsers always send Origin: a foreign one is refused. Clients without Origin
+		// (servers, mobile apps) are judged by their token alone.
+		if origin := ctx.Request().Header.Get("Origin"); origin != "" && origin != opts.FrontendURL {
+			log.Info("socket handshake refused", "reason", "foreign origin", "origin", origin, "remote", ctx.Request().RemoteAddr)
+			return errors.New("origin not allowed")
+		}
+		return nil
+	})
+	o.SetMaxHttpBufferSize(16 << 10) // clients send nothing but the handshake
+	if opts.PingInterval > 0 {
+		o.SetPingInterval(opts.PingInterval)
+	}
+	if opts.PingTimeout > 0 {
+		o.SetPingTimeout(opts.PingTimeout)
+	}
+	o.SetConnectTimeout(10 * time.Second)
+	if opts.RecoveryWindow > 0 {
+		r := sio.DefaultConnectionStateRecovery()
+		r.SetMaxDisconnectionDuration(opts.RecoveryWindow.Milliseconds())
+		r.SetSkipMiddlewares(false) // a recovered socket is authenticated again
+		o.SetConnectionStateRecovery(r)
+	}
+	s := &Server{io: sio.NewServer(nil, o), tokens: tokens, users: users, log: log}
+	s.io.Use(s.authenticate)
+	s.io.On("connection", func(args ...any) {
+		if sock, ok := args[0].(*sio.Socket); ok {
+			s.onConnection(sock)
+		}
+	})
+	return s
+}
+
+// Handler serves /socket.io/ (websocket and polling).
+func (s *Server) Handler() http.Handler { return s.io.ServeHandler(nil) }
+
+func (s *Server) authenticate(sock *sio.Socket, next func(*sio.ExtendedError)) {
+	remote := sock.Handshake().Address
+	deny := func(reason string, attrs ...any) {
+		s.log.Info("socket auth failed", append([]any{"reason", reason, "remote", remote}, attrs...)...)
+		next(sio.NewExtendedError("unauthorized", nil))
+	}
+	token, _ := sock.Handshake().Auth["token"].(string)
+	if token == "" {
+		deny("missing token")
+		return
+	}
+	claims, err := s.tokens.Verify(token)
+	if err != nil {
+		deny("invalid token", "err", err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	u, err := s.users.User(ctx, claims.UserID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		deny("unknown contact", "contact_id", claims.UserID)
+		return
+	case err != nil:
+		s.log.Warn("socket auth: load user", "contact_id", claims.UserID, "err", err)
+		next(sio.NewExtendedError("unauthorized", map[string]any{"retry": true}))
+		return
+	case u.TokenVersion != claims.TokenVersion:
+		deny("revoked token", "contact_id", claims.UserID)
+		return
+	}
+	sock.SetData(&connData{user: u, expiresAt: claims.ExpiresAt})
+	next(nil)
+}
+
+func (s *Server) onConnection(sock *sio.Socket) {
+	data, ok := sock.Data().(*connData)
+	if !ok {
+		sock.Disconnect(true)
+		return
+	}
+	u := data.user
+	if !sock.Recovered() {
+		sock.Join(sio.Room(events.UserRoom(u.ID)))
+	}
+	if u.IsPDG {
+		sock.Join(sio.Room(events.RoomPDGNotifications))
+	} else {
+		sock.Leave(sio.Room(events.RoomPDGNotifications)) // a recovered socket whose PDG right was removed
+	}
+	// The socket ends with its token.
+	timer := time.AfterFunc(time.Until(data.expiresAt), func() {
+		s.log.Info("socket token expired", "contact_id", u.ID, "sid", sock.Id())
+		sock.Disconnect(true)
+	})
+	sock.On("disconnect", func(...any) { timer.Stop() })
+	s.log.Debug("socket connected", "contact_id", u.ID, "pdg", u.IsPDG, "sid", sock.Id(), "recovered", sock.Recovered())
+}
+
+// Deliver sends m to the sockets of this process in its rooms; a socket in several of them
+// gets it once.
+func (s *Server) Deliver(m events.Message) error {
+	rooms := make([]sio.Room, len(m.Rooms))
+	for i, r := range m.Rooms {
+		rooms[i] = sio.Room(r)
+	}
+	if err := s.io.To(rooms...).Emit(m.Event, m.Payload); err != nil {
+		return fmt.Errorf("deliver %s to %v: %w", m.Event, m.Rooms, err)
+	}
+	s.log.Info("event emitted", "event", m.Event, "rooms", m.Rooms)
+	return nil
+}
+
+// Close disconnects every socket and stops the server.
+func (s *Server) Close() {
+	done := make(chan struct{})
+	s.io.Close(func(error) { close(done) })
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+	}
+}

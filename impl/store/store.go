@@ -1,0 +1,313 @@
+// Package store is the application's storage: every public method is one transaction (or one
+// query), and database errors are translated to this package's errors at the query site.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"artisan-notify/gen/db"
+	"artisan-notify/gen/events"
+)
+
+// ErrUnavailable wraps errors caused by the database being unreachable.
+var ErrUnavailable = errors.New("database unavailable")
+
+// Artisan request statuses.
+const (
+	StatusNone     = "none"
+	StatusPending  = "pending"
+	StatusApproved = "approved"
+	StatusRejected = "rejected"
+)
+
+// TypeArtisan is the account type that opens an artisan request.
+const TypeArtisan = "Artisan/Promoteur"
+
+// User is a contact as the API shows it.
+type User struct {
+	ID             int64
+	Prenom         string
+	Nom            string
+	Email          string
+	TypeCompte     string
+	DemandeArtisan bool
+	ArtisanStatus  string
+	IsPDG          bool
+	TokenVersion   int32
+}
+
+// NewContact is what registration stores.
+type NewContact struct {
+	Prenom, Nom, Email, PasswordHash, TypeCompte string
+}
+
+// ArtisanRequest is a pending request as PDGs see it.
+type ArtisanRequest struct {
+	ContactID                     int64
+	Prenom, Nom, Email, TypeCompte string
+	CreatedAt                     time.Time
+}
+
+// NomComplet is the applicant's full name.
+func (r ArtisanRequest) NomComplet() string { return r.Prenom + " " + r.Nom }
+
+// Decision is the outcome of an approval or a rejection.
+type Decision struct {
+	ContactID  int64
+	NomComplet string
+	Email      string
+}
+
+// Store is the PostgreSQL-backed storage.
+type Store struct {
+	pool *pgxpool.Pool
+	q    *db.Queries
+}
+
+// New returns a Store using pool.
+func New(pool *pgxpool.Pool) *Store {
+	return &Store{pool: pool, q: db.New(pool)}
+}
+
+// Ping returns an error wrapping ErrUnavailable if the database does not answer.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return translate("ping database", err)
+	}
+	return nil
+}
+
+// Register stores a new contact; for an Artisan/Promoteur it opens a pending request and records
+// artisan-request:new in the outbox, in the same transaction.
+// Returns ErrEmailTaken if another contact has the email.
+func (s *Store) Register(ctx context.Context, c NewContact) (User, error) {
+	var u User
+	err := s.inTx(ctx, func(q *db.Queries) error {
+		status := StatusNone
+		if c.TypeCompte == TypeArtisan {
+			status = StatusPending
+		}
+		row, err := q.CreateContact(ctx, db.CreateContactParams{
+			Prenom: c.Prenom, Nom: c.Nom, Email: c.Email, PasswordHash: c.PasswordHash,
+			TypeCompte: c.TypeCompte, ArtisanStatus: status,
+		})
+		if err != nil {
+			return translate("create contact", err)
+		}
+		u = User{ID: row.ID, Prenom: row.Prenom, Nom: row.Nom, Email: row.Email, TypeCompte: row.TypeCompte,
+			DemandeArtisan: row.DemandeArtisan, ArtisanStatus: row.ArtisanStatus, TokenVersion: row.TokenVersion}
+		if status != StatusPending {
+			return nil
+		}
+		return events.EmitArtisanRequestNew(ctx, outbox{q}, events.ArtisanRequestNew{
+			ContactID: row.ID, Prenom: row.Prenom, Nom: row.Nom, NomComplet: row.Prenom + " " + row.Nom,
+			Email: row.Email, TypeCompte: row.TypeCompte, CreatedAt: row.CreatedAt,
+		})
+	})
+	if err != nil {
+		return User{}, fmt.Errorf("register %s: %w", c.TypeCompte, err)
+	}
+	return u, nil
+}
+
+// Credentials returns the id and password hash of the contact with this email.
+// Returns ErrNotFound if there is none.
+func (s *Store) Credentials(ctx context.Context, email string) (id int64, passwordHash string, err error) {
+	row, err := s.q.GetCredentialsByEmail(ctx, email)
+	if err != nil {
+		return 0, "", translate("get credentials", err)
+	}
+	return row.ID, row.PasswordHash, nil
+}
+
+// User returns the contact with its PDG right. Returns ErrNotFound if there is none.
+func (s *Store) User(ctx context.Context, id int64) (User, error) {
+	row, err := s.q.GetUser(ctx, id)
+	if err != nil {
+		return User{}, translate(fmt.Sprintf("get user %d", id), err)
+	}
+	return User{ID: row.ID, Prenom: row.Prenom, Nom: row.Nom, Email: row.Email, TypeCompte: row.TypeCompte,
+		DemandeArtisan: row.DemandeArtisan, ArtisanStatus: row.ArtisanStatus, IsPDG: row.IsPdg,
+		TokenVersion: row.TokenVersion}, nil
+}
+
+// PendingRequests returns up to limit pending requests, newest first, and how many are pending in all.
+func (s *Store) PendingRequests(ctx context.Context, limit int32) ([]ArtisanRequest, int64, error) {
+	var (
+		out   []ArtisanRequest
+		total int64
+	)
+	// One snapshot for the page and the count, so that they agree.
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		q := s.q.WithTx(tx)
+		rows, err := q.ListPendingRequests(ctx, limit)
+		if err != nil {
+			return err
+		}
+		out = make([]ArtisanRequest, len(rows))
+		for i, r := range rows {
+			out[i] = ArtisanRequest{ContactID: r.ID, Prenom: r.Prenom, Nom: r.Nom, Email: r.Email,
+				TypeCompte: r.TypeCompte, CreatedAt: r.CreatedAt}
+		}
+		if int64(len(rows)) < int64(limit) {
+			total = int64(len(rows))
+			return nil
+		}
+		total, err = q.CountPendingRequests(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, 0, translate("list pending requests", err)
+	}
+	return out, total, nil
+}
+
+// CountPending returns the number of pending requests.
+func (s *Store) CountPending(ctx context.Context) (int64, error) {
+	n, err := s.q.CountPendingRequests(ctx)
+	if err != nil {
+		return 0, translate("count pending requests", err)
+	}
+	return n, nil
+}
+
+// Approve approves the pending request of contact id, decided by the PDG decidedBy, and records
+// artisan-request:approved in the outbox, in one transaction.
+// Returns ErrNotFound if the contact has no artisan request, ErrConflict if it was already decided.
+func (s *Store) Approve(ctx context.Context, id, decidedBy int64) (Decision, error) {
+	d, err := s.decide(ctx, id, decidedBy, StatusApproved, nil, func(q *db.Queries, d Decision) error {
+		return events.EmitArtisanRequestApproved(ctx, outbox{q}, events.ArtisanRequestApproved{
+			ContactID: d.ContactID, NomComplet: d.NomComplet, Email: d.Email,
+		})
+	})
+	if err != nil {
+		return Decision{}, fmt.Errorf("approve request %d: %w", id, err)
+	}
+	return d, nil
+}
+
+// Reject rejects the pending request of contact id, keeping the optional reason, and records
+// artisan-request:rejected in the outbox, in one transaction.
+// Returns ErrNotFound if the contact has no artisan request, ErrConflict if it was already decided.
+func (s *Store) Reject(ctx context.Context, id, decidedBy int64, reason *string) (Decision, error) {
+	d, err := s.decide(ctx, id, decidedBy, StatusRejected, reason, func(q *db.Queries, d Decision) error {
+		return events.EmitArtisanRequestRejected(ctx, outbox{q}, events.ArtisanRequestRejected{ContactID: d.ContactID})
+	})
+	if err != nil {
+		return Decision{}, fmt.Errorf("reject request %d: %w", id, err)
+	}
+	return d, nil
+}
+
+func (s *Store) decide(ctx context.Context, id, decidedBy int64, status string, reason *string,
+	emit func(*db.Queries, Decision) error) (Decision, error) {
+	var d Decision
+	err := s.inTx(ctx, func(q *db.Queries) error {
+		// The conditional UPDATE takes the row lock: of concurrent deciders one updates the row,
+		// the others wait for it, re-check the condition and match nothing.
+		row, err := q.DecideRequest(ctx, db.DecideRequestParams{Status: status, DecidedBy: &decidedBy, Reason: reason, ID: id})
+		if errors.Is(err, pgx.ErrNoRows) {
+			current, err := q.GetArtisanStatus(ctx, id)
+			switch {
+			case errors.Is(err, pgx.ErrNoRows) || (err == nil && current == StatusNone):
+				return ErrNotFound
+			case err != nil:
+				return translate("read request status", err)
+			default:
+				return ErrConflict
+			}
+		}
+		if err != nil {
+			return translate("update request", err)
+		}
+		d = Decision{ContactID: row.ID, NomComplet: row.Prenom + " " + row.Nom, Email: row.Email}
+		return emit(q, d)
+	})
+	return d, err
+}
+
+// GrantPDG makes the contact with this email a PDG and returns its id.
+// Returns ErrNotFound if no contact has the email.
+func (s *Store) GrantPDG(ctx context.Context, email string) (int64, error) {
+	id, err := s.q.GrantPDG(ctx, email)
+	if err != nil {
+		return 0, translate("grant PDG", err)
+	}
+	return id, nil
+}
+
+// RevokePDG removes the PDG right of the contact with this email and returns its id.
+// Returns ErrNotFound if that contact is not a PDG.
+func (s *Store) RevokePDG(ctx context.Context, email string) (int64, error) {
+	id, err := s.q.RevokePDG(ctx, email)
+	if err != nil {
+		return 0, translate("revoke PDG", err)
+	}
+	return id, nil
+}
+
+// PDGs returns every PDG, by id.
+func (s *Store) PDGs(ctx context.Context) ([]User, error) {
+	rows, err := s.q.ListPDG(ctx)
+	if err != nil {
+		return nil, translate("list PDG", err)
+	}
+	out := make([]User, len(rows))
+	for i, r := range rows {
+		out[i] = User{ID: r.ID, Prenom: r.Prenom, Nom: r.Nom, Email: r.Email, IsPDG: true}
+	}
+	return out, nil
+}
+
+func (s *Store) inTx(ctx context.Context, fn func(*db.Queries) error) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return fn(s.q.WithTx(tx)) })
+	if err != nil {
+		return translate("transaction", err)
+	}
+	return nil
+}
+
+// outbox is the events.Emitter of a transaction: it records the message in the outbox table,
+// to be delivered by the relay once the transaction has committed.
+type outbox struct{ q *db.Queries }
+
+func (o outbox) Emit(ctx context.Context, m events.Message) error {
+	if err := o.q.InsertOutbox(ctx, db.InsertOutboxParams{Event: m.Event, Rooms: m.Rooms, Payload: m.Payload}); err != nil {
+		return translate("record "+m.Event, err)
+	}
+	return nil
+}
+
+// translate maps driver errors to this package's errors, keeping the cause for logs.
+func translate(op string, err error) error {
+	var pgErr *pgconn.PgError
+	var netErr net.Error
+	switch {
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrConflict), errors.Is(err, ErrEmailTaken), errors.Is(err, ErrUnavailable):
+		return err
+	case errors.Is(err, pgx.ErrNoRows):
+		return fmt.Errorf("%s: %w", op, ErrNotFound)
+	case errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "contacts_email_key":
+		return fmt.Errorf("%s: %w", op, ErrEmailTaken)
+	case errors.As(err, &pgErr) && (pgErr.Code == "57P01" || pgErr.Code == "57P03" || strings.HasPrefix(pgErr.Code, "08")):
+		return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
+	case pgconn.Timeout(err), errors.As(err, &netErr), isConnectError(err):
+		return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
+	default:
+		return fmt.Errorf("%s: %w", op, err)
+	}
+}
+
+func isConnectError(err error) bool {
+	var ce *pgconn.ConnectError
+	return errors.As(err, &ce)
+}
