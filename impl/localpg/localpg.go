@@ -1,0 +1,520 @@
+// Package localpg runs a private PostgreSQL server on the loopback interface,
+// started and stopped from Go, for `go run ./cmd/server` without DATABASE_URL
+// and for tests when no database is configured. It needs the PostgreSQL server
+// programs (initdb, pg_ctl) installed; it downloads nothing.
+//
+// The cluster lives in Options.DataDir and survives restarts. Its log is the
+// file next to the data directory named after it with ".log" appended
+// (DataDir/../postgres.log for DefaultDataDir), and a "<name>.lock" file
+// there serialises concurrent Starts.
+//
+// PostgreSQL refuses to run as root: as root, the server runs as the owner of
+// an existing cluster, else as the postgres user (or nobody), who must be able
+// to enter every directory above DataDir.
+//
+// If a server is already running on the data directory, Start reuses it
+// instead of stopping it (another process, such as a second `go run`, may be
+// using it) and that Server's Stop leaves it running; the Server that started
+// it stops it, or `pg_ctl -D DataDir stop` does. A stale postmaster.pid left
+// by a crash is handled by pg_ctl, or removed by Start if it names an
+// unreaped (zombie) postmaster.
+package localpg
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// superuser is the role initdb creates and URL connects as (trust auth, no password).
+const superuser = "postgres"
+
+// Options configure Start.
+type Options struct {
+	// DataDir holds the cluster; required. It is created (mode 0700) and
+	// initialised if it holds no cluster; its data survives Stop and Start.
+	DataDir string
+	// Port is the loopback TCP port; 0 picks a free one. When reusing a running
+	// server, a Port other than 0 must be the one it listens on.
+	Port int
+	// Logger receives start and stop messages; nil discards them.
+	Logger *slog.Logger
+	// BinDir holds initdb and pg_ctl. Empty: PG_BINDIR, then `pg_config --bindir`,
+	// then the highest /usr/lib/postgresql/*/bin (or Homebrew's, or /usr/pgsql-*/bin),
+	// then PATH.
+	BinDir string
+	// Database is created if missing and is the one URL names; default "artisan_notify".
+	Database string
+	// Fast turns off fsync, synchronous_commit and full_page_writes: for tests,
+	// whose data a machine crash may corrupt. Ignored when reusing a running server.
+	Fast bool
+}
+
+// Server is a running local PostgreSQL server.
+type Server struct {
+	dataDir string
+	logPath string
+	sockDir string // created by Start, removed by Stop; empty when reused
+	port    int
+	db      string
+	owned   bool // started by this Server, so Stop stops it
+	bin     binaries
+	acct    account
+	log     *slog.Logger
+
+	mu      sync.Mutex
+	stopped bool
+}
+
+// DefaultDataDir returns where the server keeps its data by default:
+// $XDG_DATA_HOME/artisan-notify/postgres, else ~/.local/share/artisan-notify/postgres.
+// As root without XDG_DATA_HOME it is /var/lib/artisan-notify/postgres, since
+// the postgres user that then runs the server cannot enter root's home.
+func DefaultDataDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "artisan-notify", "postgres")
+	}
+	if os.Geteuid() == 0 {
+		return "/var/lib/artisan-notify/postgres"
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "artisan-notify", "postgres")
+	}
+	return filepath.Join(home, ".local", "share", "artisan-notify", "postgres")
+}
+
+// Start initialises opts.DataDir if it holds no cluster, starts PostgreSQL on
+// 127.0.0.1 (or reuses the server already running there), creates the database
+// if missing and returns once it accepts connections. It returns an error
+// wrapping ErrNotInstalled if initdb and pg_ctl cannot be found; other errors
+// carry the tail of the server log.
+func Start(ctx context.Context, opts Options) (*Server, error) {
+	begin := time.Now()
+	if opts.DataDir == "" {
+		return nil, errors.New("start local postgres: Options.DataDir is empty")
+	}
+	dir, err := filepath.Abs(opts.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("start local postgres in %s: %w", opts.DataDir, err)
+	}
+	s, err := newServer(ctx, dir, opts)
+	if err != nil {
+		return nil, fmt.Errorf("start local postgres in %s: %w", dir, err)
+	}
+	if err := s.start(ctx, opts); err != nil {
+		if !s.owned && s.sockDir != "" {
+			os.RemoveAll(s.sockDir)
+		}
+		if s.owned {
+			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			if stopErr := s.Stop(stopCtx); stopErr != nil {
+				err = errors.Join(err, stopErr)
+			}
+			cancel()
+		}
+		return nil, fmt.Errorf("start local postgres in %s: %w", dir, err)
+	}
+	s.log.Info("local postgres ready", "url", s.URL(), "data_dir", dir, "log", s.logPath,
+		"reused", !s.owned, "user", s.acct.name, "took", time.Since(begin).Round(time.Millisecond))
+	return s, nil
+}
+
+func newServer(ctx context.Context, dir string, opts Options) (*Server, error) {
+	bin, err := findBinaries(ctx, opts.BinDir)
+	if err != nil {
+		return nil, err
+	}
+	acct, err := accountFor(dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		dataDir: dir,
+		logPath: dir + ".log",
+		db:      opts.Database,
+		bin:     bin,
+		acct:    acct,
+		log:     opts.Logger,
+	}
+	if s.db == "" {
+		s.db = "artisan_notify"
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	return s, nil
+}
+
+// URL returns the connection string, postgres://postgres@127.0.0.1:PORT/DB?sslmode=disable.
+func (s *Server) URL() string {
+	return s.urlFor(s.db)
+}
+
+func (s *Server) urlFor(db string) string {
+	u := url.URL{
+		Scheme:   "postgres",
+		User:     url.User(superuser),
+		Host:     net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)),
+		Path:     "/" + db,
+		RawQuery: "sslmode=disable",
+	}
+	return u.String()
+}
+
+// Stop shuts down a server this Server started (`pg_ctl stop -m fast`, which
+// disconnects clients) and keeps its data. Further calls return nil, as does
+// Stop on a reused server, which it leaves running. It returns an error, with
+// the tail of the server log, if the server is still running afterwards.
+func (s *Server) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return nil
+	}
+	if !s.owned {
+		s.stopped = true
+		s.log.Info("local postgres left running: it was already running when started", "data_dir", s.dataDir)
+		return nil
+	}
+	logStart := fileSize(s.logPath)
+	out, err := s.run(ctx, s.bin.pgCtl, "stop", "-w", "-t", "60", "-m", "fast", "-D", s.dataDir)
+	if err != nil {
+		if running, statusErr := s.running(ctx); statusErr != nil || running {
+			return fmt.Errorf("stop local postgres in %s: %w\n%s%s", s.dataDir, err, out, logTail(s.logPath, logStart))
+		}
+	}
+	if s.sockDir != "" {
+		if err := os.RemoveAll(s.sockDir); err != nil {
+			s.log.Warn("remove postgres socket directory", "dir", s.sockDir, "err", err)
+		}
+	}
+	s.stopped = true
+	s.log.Info("local postgres stopped", "data_dir", s.dataDir)
+	return nil
+}
+
+func (s *Server) start(ctx context.Context, opts Options) error {
+	if err := s.prepareDirs(); err != nil {
+		return err
+	}
+	unlock, err := lockFile(ctx, s.dataDir+".lock")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+
+	running, err := s.running(ctx)
+	if err != nil {
+		return err
+	}
+	if running {
+		if err := s.reuse(opts.Port); err != nil {
+			return err
+		}
+	} else {
+		if err := s.initdb(ctx); err != nil {
+			return err
+		}
+		if err := s.startServer(ctx, opts); err != nil {
+			return err
+		}
+	}
+	if err := s.waitReady(ctx); err != nil {
+		return err
+	}
+	return s.createDatabase(ctx)
+}
+
+// prepareDirs creates the data directory and its log file and gives them to
+// the account that runs PostgreSQL.
+func (s *Server) prepareDirs() error {
+	if err := os.MkdirAll(filepath.Dir(s.dataDir), 0o755); err != nil {
+		return err
+	}
+	if err := os.Mkdir(s.dataDir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		return err
+	}
+	if err := s.acct.checkReachable(s.dataDir); err != nil {
+		return err
+	}
+	if err := s.acct.chown(s.dataDir); err != nil {
+		return fmt.Errorf("give data directory to user %s: %w", s.acct.name, err)
+	}
+	// PostgreSQL refuses a data directory others can read.
+	if err := os.Chmod(s.dataDir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return s.acct.chown(s.logPath)
+}
+
+// running reports whether a server is running on the data directory (pg_ctl status).
+func (s *Server) running(ctx context.Context) (bool, error) {
+	out, err := s.run(ctx, s.bin.pgCtl, "status", "-D", s.dataDir)
+	if err == nil {
+		return !s.removeZombiePID(), nil
+	}
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) && (exitErr.ExitCode() == 3 || exitErr.ExitCode() == 4) {
+		return false, nil // 3: not running; 4: no cluster yet
+	}
+	return false, fmt.Errorf("pg_ctl status: %w\n%s", err, out)
+}
+
+// removeZombiePID removes postmaster.pid if the postmaster it names is dead
+// but not yet reaped (an init that does not reap orphans, as in some
+// containers), which pg_ctl and the postmaster take for a running server.
+// It reports whether it removed the file.
+func (s *Server) removeZombiePID() bool {
+	pidFile := filepath.Join(s.dataDir, "postmaster.pid")
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		return false
+	}
+	pid, _, _ := strings.Cut(string(b), "\n")
+	stat, err := os.ReadFile(filepath.Join("/proc", strings.TrimSpace(pid), "stat"))
+	if err != nil {
+		return false // not Linux, or already reaped
+	}
+	// After "pid (comm) " comes the state; comm may hold spaces and parentheses.
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 || i+2 >= len(stat) || stat[i+2] != 'Z' {
+		return false
+	}
+	if err := os.Remove(pidFile); err != nil {
+		s.log.Warn("remove postmaster.pid of a dead postmaster", "file", pidFile, "err", err)
+		return false
+	}
+	s.log.Warn("removed postmaster.pid of a dead postmaster", "file", pidFile, "pid", strings.TrimSpace(pid))
+	return true
+}
+
+// reuse adopts the server already running on the data directory.
+func (s *Server) reuse(wantPort int) error {
+	pid, err := os.ReadFile(filepath.Join(s.dataDir, "postmaster.pid"))
+	if err != nil {
+		return fmt.Errorf("read port of the running server: %w", err)
+	}
+	// Lines: pid, data dir, start time, port, socket dir, listen address, shmem key, status.
+	lines := strings.Split(string(pid), "\n")
+	if len(lines) < 6 {
+		return fmt.Errorf("read port of the running server: postmaster.pid has %d lines", len(lines))
+	}
+	port, err := strconv.Atoi(strings.TrimSpace(lines[3]))
+	if err != nil {
+		return fmt.Errorf("read port of the running server: %w", err)
+	}
+	if addr := strings.TrimSpace(lines[5]); addr == "" {
+		return fmt.Errorf("a server already running on it does not listen on TCP; stop it with `pg_ctl -D %s stop`", s.dataDir)
+	}
+	if wantPort != 0 && wantPort != port {
+		return fmt.Errorf("a server already running on it uses port %d, not %d; stop it with `pg_ctl -D %s stop`",
+			port, wantPort, s.dataDir)
+	}
+	s.port = port
+	s.log.Info("reusing local postgres already running", "data_dir", s.dataDir, "port", port)
+	return nil
+}
+
+// initdb creates the cluster unless the data directory already holds one.
+func (s *Server) initdb(ctx context.Context) error {
+	if _, err := os.Stat(filepath.Join(s.dataDir, "PG_VERSION")); err == nil {
+		return nil
+	}
+	begin := time.Now()
+	out, err := s.run(ctx, s.bin.initdb, "-D", s.dataDir, "-A", "trust", "-U", superuser,
+		"-E", "UTF8", "--locale=C", "--no-sync")
+	if err != nil {
+		return fmt.Errorf("initdb: %w\n%s", err, out)
+	}
+	s.log.Info("local postgres cluster created", "data_dir", s.dataDir, "took", time.Since(begin).Round(time.Millisecond))
+	return nil
+}
+
+// startServer runs pg_ctl start; with Port 0 it retries on another free port
+// if the one picked was taken meanwhile.
+func (s *Server) startServer(ctx context.Context, opts Options) error {
+	sockDir, err := os.MkdirTemp("", "artisan-pg-")
+	if err != nil {
+		return err
+	}
+	s.sockDir = sockDir
+	if err := s.acct.chown(sockDir); err != nil {
+		return fmt.Errorf("give socket directory to user %s: %w", s.acct.name, err)
+	}
+	settings := "-c fsync=on"
+	if opts.Fast {
+		settings = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+	}
+	for attempt := 1; ; attempt++ {
+		s.port = opts.Port
+		if s.port == 0 {
+			if s.port, err = freePort(); err != nil {
+				return err
+			}
+		}
+		logStart := fileSize(s.logPath)
+		serverOpts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 %s", s.port, shellQuote(sockDir), settings)
+		out, err := s.run(ctx, s.bin.pgCtl, "start", "-w", "-t", "60", "-D", s.dataDir, "-l", s.logPath, "-o", serverOpts)
+		if err == nil {
+			s.owned = true
+			return nil
+		}
+		tail := logTail(s.logPath, logStart)
+		if opts.Port == 0 && attempt < 3 && strings.Contains(tail, "already in use") {
+			continue
+		}
+		if running, _ := s.running(context.WithoutCancel(ctx)); running {
+			// pg_ctl may have timed out on a server that is still starting; stop it.
+			s.owned = true
+		}
+		return fmt.Errorf("pg_ctl start: %w\n%s%s", err, out, tail)
+	}
+}
+
+// waitReady returns once the server accepts connections, or after 30 s.
+func (s *Server) waitReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		conn, err := pgx.Connect(ctx, s.urlFor("postgres"))
+		if err == nil {
+			return conn.Close(ctx)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for postgres on port %d: %w%s", s.port, err, logTail(s.logPath, fileSize(s.logPath)-2048))
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// createDatabase creates the database URL names if it does not exist.
+func (s *Server) createDatabase(ctx context.Context) (err error) {
+	conn, err := pgx.Connect(ctx, s.urlFor("postgres"))
+	if err != nil {
+		return fmt.Errorf("connect to create database %s: %w", s.db, err)
+	}
+	defer func() { err = errors.Join(err, conn.Close(ctx)) }()
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", s.db).Scan(&exists); err != nil {
+		return fmt.Errorf("look for database %s: %w", s.db, err)
+	}
+	if exists {
+		return nil
+	}
+	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{s.db}.Sanitize())
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "42P04" { // duplicate_database: created meanwhile
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create database %s: %w", s.db, err)
+	}
+	s.log.Info("local postgres database created", "database", s.db)
+	return nil
+}
+
+// run runs a PostgreSQL program as the account, in its own process group (so
+// a terminal's Ctrl-C reaches our process, which stops the server in order),
+// and returns its combined output.
+func (s *Server) run(ctx context.Context, name string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = "/" // the account may not be able to enter our working directory
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: s.acct.cred}
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &out
+	err := cmd.Run()
+	return out.Bytes(), err
+}
+
+// lockFile takes an exclusive lock on path, waiting for ctx, and returns its release.
+func lockFile(ctx context.Context, path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return func() { f.Close() }, nil // closing releases the lock
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("wait for lock %s held by another start: %w", path, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// freePort returns a loopback TCP port nothing listens on right now.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("pick a free port: %w", err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	return port, l.Close()
+}
+
+func fileSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// logTail returns the last lines (at most 4 KB) written to the log after offset,
+// formatted to follow an error message, or "" if there are none.
+func logTail(path string, offset int64) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	const limit = 4096
+	offset = max(offset, fileSize(path)-limit, 0)
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return ""
+	}
+	b, err := io.ReadAll(f)
+	if err != nil || len(bytes.TrimSpace(b)) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("\nlast lines of %s:\n%s", path, bytes.TrimSpace(b))
+}
+
+// shellQuote quotes s for /bin/sh, which pg_ctl runs the server through.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
