@@ -1,0 +1,3 @@
+package web
+
+//go:generate npm --prefix . run --silent gen
