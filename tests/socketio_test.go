@@ -1,0 +1,42 @@
+// Package tests holds the end-to-end tests that run the real server binary.
+package tests
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"artisan-notify/impl/apptest"
+	"artisan-notify/impl/proctest"
+	"artisan-notify/impl/testdb"
+)
+
+// TestSocketIOContract runs the npm socket.io-client suite (tests/socket) against the server.
+func TestSocketIOContract(t *testing.T) {
+	if _, err := os.Stat(filepath.Join("socket", "node_modules", "socket.io-client")); err != nil {
+		t.Fatal("tests/socket has no node_modules: run `npm ci --prefix tests/socket` (make test does)")
+	}
+	srv := proctest.Start(t, map[string]string{
+		"DATABASE_URL":               testdb.New(t),
+		"JWT_SECRET":                 apptest.Secret,
+		"FRONTEND_URL":               apptest.FrontendURL,
+		"RATE_LIMIT_AUTH_PER_MINUTE": "0",
+		"LOG_LEVEL":                  "info",
+	})
+	cmd := exec.Command("npm", "test", "--silent")
+	cmd.Dir = "socket"
+	cmd.Env = append(os.Environ(),
+		"BASE_URL="+srv.URL,
+		"JWT_SECRET="+apptest.Secret,
+		"JWT_ISSUER=artisan-notify",
+		"JWT_AUDIENCE=artisan-notify",
+		"FRONTEND_URL="+apptest.FrontendURL,
+		"GRANT_PDG_CMD="+srv.Command("grant-pdg", "{email}"),
+	)
+	out, err := cmd.CombinedOutput()
+	t.Logf("socket.io-client suite:\n%s", out)
+	if err != nil {
+		t.Fatalf("socket.io-client suite failed: %v", err)
+	}
+}
