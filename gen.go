@@ -6,3 +6,4 @@ package artisannotify
 
 //go:generate go tool ogen --target gen/oas --package oas --clean openapi.yaml
 //go:generate go tool -modfile=tools/go.mod sqlc generate
+//go:generate go run ./cmd/asyncgen -in asyncapi.yaml -go gen/events/events_gen.go -ts web/src/gen/events.ts

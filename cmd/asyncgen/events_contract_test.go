@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"artisan-notify/gen/events"
+)
+
+// recorder is an events.Emitter that keeps what it is given.
+type recorder struct {
+	got []events.Message
+	err error
+}
+
+func (r *recorder) Emit(_ context.Context, m events.Message) error {
+	r.got = append(r.got, m)
+	return r.err
+}
+
+var _ events.Emitter = (*recorder)(nil)
+
+// TestGeneratedEvents uses the committed gen/events package: names, rooms and exact JSON payloads.
+func TestGeneratedEvents(t *testing.T) {
+	paris := time.FixedZone("CET", 3600)
+	tests := []struct {
+		name    string
+		build   func() (events.Message, error)
+		event   string
+		rooms   []string
+		payload string
+	}{
+		{"new",
+			func() (events.Message, error) {
+				return events.NewArtisanRequestNew(events.ArtisanRequestNew{ContactID: 42, Prenom: "Amina", Nom: "Diallo",
+					NomComplet: "Amina Diallo", Email: "amina@example.com", TypeCompte: "Artisan/Promoteur",
+					CreatedAt: time.Date(2026, 1, 15, 11, 30, 0, 0, paris)})
+			},
+			"artisan-request:new", []string{"pdg-notifications"},
+			`{"contact_id":42,"prenom":"Amina","nom":"Diallo","nom_complet":"Amina Diallo","email":"amina@example.com","type_compte":"Artisan/Promoteur","created_at":"2026-01-15T10:30:00Z"}`},
+		{"approved",
+			func() (events.Message, error) {
+				return events.NewArtisanRequestApproved(events.ArtisanRequestApproved{ContactID: 7, NomComplet: "Amina Diallo", Email: "amina@example.com"})
+			},
+			"artisan-request:approved", []string{"pdg-notifications", "user:7"},
+			`{"contact_id":7,"nom_complet":"Amina Diallo","email":"amina@example.com"}`},
+		{"rejected",
+			func() (events.Message, error) {
+				return events.NewArtisanRequestRejected(events.ArtisanRequestRejected{ContactID: 7})
+			},
+			"artisan-request:rejected", []string{"pdg-notifications", "user:7"},
+			`{"contact_id":7}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := tt.build()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Event != tt.event || !slices.Equal(m.Rooms, tt.rooms) || string(m.Payload) != tt.payload {
+				t.Errorf("got %s %q %s\nwant %s %q %s", m.Event, m.Rooms, m.Payload, tt.event, tt.rooms, tt.payload)
+			}
+		})
+	}
+	if events.UserRoom(-3) != "user:-3" || events.RoomPDGNotifications != "pdg-notifications" {
+		t.Error("room names")
+	}
+}
+
+func TestGeneratedEmit(t *testing.T) {
+	ctx := context.Background()
+	r := &recorder{}
+	if err := events.EmitArtisanRequestRejected(ctx, r, events.ArtisanRequestRejected{ContactID: 9}); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.got) != 1 || r.got[0].Event != events.EventArtisanRequestRejected || !slices.Equal(r.got[0].Rooms, []string{"pdg-notifications", "user:9"}) {
+		t.Fatalf("emitted %+v", r.got)
+	}
+
+	r.err = errors.New("down")
+	if err := events.EmitArtisanRequestApproved(ctx, r, events.ArtisanRequestApproved{ContactID: 1}); !errors.Is(err, r.err) {
+		t.Errorf("Emit error not returned: %v", err)
+	}
+
+	// A time that JSON cannot hold fails in the constructor, before the emitter is called.
+	r = &recorder{}
+	err := events.EmitArtisanRequestNew(ctx, r, events.ArtisanRequestNew{CreatedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)})
+	if err == nil || len(r.got) != 0 {
+		t.Errorf("got err %v and %d emits, want a marshal error and none", err, len(r.got))
+	}
+}
