@@ -22,7 +22,7 @@ export const config = {
   webOrigin: `http://localhost:${webPort}`,
   distDir: join(here, ".dist"),
   tmpDir: join(here, ".tmp"),
-  screenshotDir: join(here, "screenshots"),
+  screenshotDir: env.E2E_SCREENSHOT_DIR ? resolve(env.E2E_SCREENSHOT_DIR) : join(here, "screenshots"),
   serverCmd: env.E2E_SERVER_CMD || "go run ./cmd/server",
   grantCmd: env.E2E_GRANT_CMD || "go run ./cmd/server grant-pdg {email}",
   serverCwd: resolve(webDir, env.E2E_SERVER_CWD || ".."),
