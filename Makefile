@@ -1,0 +1,50 @@
+# artisan-notify: the commands README.md documents.
+GO      ?= go
+BIN     := bin/server
+# The browser tests run the server with no DATABASE_URL: it starts its own local PostgreSQL here.
+E2E_DATA_DIR ?= /tmp/artisan-notify-e2e-pg
+NPM_CI  := npm ci --no-audit --no-fund --loglevel=error
+
+.PHONY: run build test test-go test-web deps generate check-generated lint-contracts vet fuzz bench
+
+## run: start the server (local PostgreSQL when DATABASE_URL is unset)
+run:
+	$(GO) run ./cmd/server
+
+## build: one static binary with migrations and docs embedded
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/server
+
+## deps: the npm packages of the tests, the web app and the contract linters (from the lockfiles)
+deps: tests/socket/node_modules/.ok web/node_modules/.ok tools/npm/node_modules/.ok
+%/node_modules/.ok: %/package-lock.json
+	$(NPM_CI) --prefix $*
+	touch $@
+
+## test: the whole suite: Go unit and integration tests (-race), the socket.io-client suite, web unit and browser tests
+test: deps build
+	$(GO) test -race -count=1 ./...
+	$(MAKE) test-web
+
+test-web: web/node_modules/.ok build
+	npm --prefix web test
+	npm --prefix web run build
+	env -u DATABASE_URL E2E_SERVER_CMD="$(CURDIR)/$(BIN)" E2E_GRANT_CMD="$(CURDIR)/$(BIN) grant-pdg {email}" \
+	  DATA_DIR="$(E2E_DATA_DIR)" npm --prefix web run e2e
+
+## generate: regenerate everything under gen/ and web/src/gen from the contracts
+generate: web/node_modules/.ok
+	$(GO) generate ./...
+
+## check-generated: regenerate and fail if anything generated changed
+check-generated: generate
+	@changed="$$(git status --porcelain -- gen web/src/gen)"; \
+	if [ -n "$$changed" ]; then echo "generated code is stale; run make generate and commit:"; echo "$$changed"; git diff --stat -- gen web/src/gen; exit 1; fi
+
+## lint-contracts: lint openapi.yaml and asyncapi.yaml
+lint-contracts: tools/npm/node_modules/.ok
+	REDOCLY_TELEMETRY=off npm --prefix tools/npm exec --no -- redocly lint --config tools/npm/redocly.yaml openapi.yaml asyncapi.yaml
+	cd tools/npm && node ../../scripts/validate-asyncapi.mjs ../../asyncapi.yaml
+
+vet:
+	$(GO) vet ./...
