@@ -57,3 +57,9 @@ require (
 	golang.org/x/tools v0.52.0 // indirect
 	gopkg.in/yaml.v2 v2.4.0 // indirect
 )
+
+ignore (
+	./web/node_modules
+	./tests/socket/node_modules
+	./tools/npm/node_modules
+)
