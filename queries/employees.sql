@@ -17,3 +17,7 @@ SELECT c.id, c.prenom, c.nom, c.email
 FROM employees e JOIN contacts c ON c.id = e.contact_id
 WHERE e.role = 'PDG'
 ORDER BY c.id;
+
+-- name: BumpTokenVersion :one
+-- BumpTokenVersion revokes every token issued so far to the contact with this email.
+UPDATE contacts SET token_version = token_version + 1 WHERE email = @email RETURNING id;

@@ -58,12 +58,13 @@ var errNotFound = errors.New("not found")
 
 func commands() map[string]command {
 	return map[string]command{
-		"serve":      {"serve", "Run the server (REST and Socket.IO on PORT).", serve},
-		"migrate":    {"migrate [up|status]", "Apply the pending database migrations (up, the default) or list them (status).", migrate},
-		"grant-pdg":  {"grant-pdg <email>", "Make the existing contact with this email a PDG.", grantPDG},
-		"revoke-pdg": {"revoke-pdg <email>", "Remove the PDG right of the contact with this email; its sockets lose PDG events at once.", revokePDG},
-		"list-pdg":   {"list-pdg", "List the PDGs.", listPDG},
-		"version":    {"version", "Print the version of this build.", version},
+		"serve":         {"serve", "Run the server (REST and Socket.IO on PORT).", serve},
+		"migrate":       {"migrate [up|status]", "Apply the pending database migrations (up, the default) or list them (status).", migrate},
+		"grant-pdg":     {"grant-pdg <email>", "Make the existing contact with this email a PDG.", grantPDG},
+		"revoke-pdg":    {"revoke-pdg <email>", "Remove the PDG right of the contact with this email; its sockets lose PDG events at once.", revokePDG},
+		"list-pdg":      {"list-pdg", "List the PDGs.", listPDG},
+		"revoke-tokens": {"revoke-tokens <email>", "Invalidate every token of this contact (log out everywhere); its sockets are disconnected.", revokeTokens},
+		"version":       {"version", "Print the version of this build.", version},
 	}
 }
 
@@ -127,7 +128,7 @@ func (u usageError) Error() string { return "usage: server " + string(u) }
 func printUsage(w io.Writer, cmds map[string]command) {
 	fmt.Fprintln(w, "Usage: server [command] [args]\n\nCommands:")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	for _, n := range []string{"serve", "migrate", "grant-pdg", "revoke-pdg", "list-pdg", "version"} {
+	for _, n := range []string{"serve", "migrate", "grant-pdg", "revoke-pdg", "list-pdg", "revoke-tokens", "version"} {
 		fmt.Fprintf(tw, "  %s\t%s\n", cmds[n].usage, cmds[n].help)
 	}
 	tw.Flush()
@@ -231,6 +232,24 @@ func revokePDG(ctx context.Context, e env, args []string) error {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "Contact %d (%s) is no longer PDG\n", id, email)
+		return nil
+	})
+}
+
+func revokeTokens(ctx context.Context, e env, args []string) error {
+	if len(args) != 1 {
+		return usageError("revoke-tokens <email>")
+	}
+	return withStore(ctx, e, func(s *store.Store) error {
+		email := normalize(args[0])
+		id, err := s.RevokeTokens(ctx, email)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no contact with email %s: %w", email, errNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "Every token of contact %d (%s) is revoked\n", id, email)
 		return nil
 	})
 }

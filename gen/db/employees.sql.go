@@ -9,6 +9,18 @@ import (
 	"context"
 )
 
+const bumpTokenVersion = `-- name: BumpTokenVersion :one
+UPDATE contacts SET token_version = token_version + 1 WHERE email = $1 RETURNING id
+`
+
+// BumpTokenVersion revokes every token issued so far to the contact with this email.
+func (q *Queries) BumpTokenVersion(ctx context.Context, email string) (int64, error) {
+	row := q.db.QueryRow(ctx, bumpTokenVersion, email)
+	var id int64
+	err := row.Scan(&id)
+	return id, err
+}
+
 const grantPDG = `-- name: GrantPDG :one
 INSERT INTO employees (contact_id, role)
 SELECT id, 'PDG' FROM contacts WHERE email = $1

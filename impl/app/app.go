@@ -9,12 +9,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"artisan-notify/gen/events"
 	"artisan-notify/gen/oas"
 	"artisan-notify/impl/api"
 	"artisan-notify/impl/auth"
@@ -140,7 +142,14 @@ func (a *App) Run(ctx context.Context) error {
 	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		r := relay.New(pool, sockets, relay.Options{NodeID: cfg.NodeID, Retention: cfg.OutboxRetention, ReplayDelay: 3 * time.Second}, log)
+		ro := relay.Options{NodeID: cfg.NodeID, Retention: cfg.OutboxRetention, ReplayDelay: 3 * time.Second}
+		if cfg.FaultCrashBeforeEmit {
+			ro.BeforeDeliver = func(m events.Message) {
+				log.Error("fault injection: exiting between commit and emit", "event", m.Event)
+				os.Exit(70)
+			}
+		}
+		r := relay.New(pool, sockets, ro, log)
 		if err := r.Run(relayCtx); err != nil {
 			log.Error("relay stopped", "err", err)
 		}

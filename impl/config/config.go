@@ -33,6 +33,9 @@ type Config struct {
 	MaxBodyBytes           int64
 	OutboxRetention        time.Duration
 	DevMode                bool
+	// FaultCrashBeforeEmit (FAULT_CRASH_BEFORE_EMIT=1, tests only) makes the process exit when
+	// its relay is about to emit a committed event: the crash between commit and emit.
+	FaultCrashBeforeEmit bool
 }
 
 // MinSecretLen is the shortest JWT_SECRET accepted outside dev mode (RFC 8725 3.5: a key as long as the hash).
@@ -107,6 +110,7 @@ func Load(getenv func(string) string, defaultDataDir string) (Config, error) {
 		}
 		c.ShutdownTimeout = d
 	}
+	c.FaultCrashBeforeEmit = getenv("FAULT_CRASH_BEFORE_EMIT") == "1"
 	c.NodeID = getenv("NODE_ID")
 	if c.NodeID == "" {
 		host, _ := os.Hostname()

@@ -32,6 +32,8 @@ type Options struct {
 	// ReplayDelay is how long a restarted relay waits before delivering events committed while
 	// it was down, so that clients have reconnected to receive them.
 	ReplayDelay time.Duration
+	// BeforeDeliver, when set, is called before each delivery (a test-only fault hook).
+	BeforeDeliver func(events.Message)
 }
 
 // Relay tails the outbox.
@@ -158,7 +160,11 @@ func (r *Relay) drain(ctx context.Context, q *db.Queries, watermark int64) (int6
 		return watermark, fmt.Errorf("relay: read outbox: %w", err)
 	}
 	for _, row := range rows {
-		if err := r.out.Deliver(events.Message{Event: row.Event, Rooms: row.Rooms, Payload: row.Payload}); err != nil {
+		m := events.Message{Event: row.Event, Rooms: row.Rooms, Payload: row.Payload}
+		if r.opts.BeforeDeliver != nil {
+			r.opts.BeforeDeliver(m)
+		}
+		if err := r.out.Deliver(m); err != nil {
 			r.log.Error("relay: deliver", "outbox_id", row.ID, "event", row.Event, "err", err)
 		}
 	}

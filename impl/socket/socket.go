@@ -4,10 +4,12 @@ package socket
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	sio "github.com/zishang520/socket.io/servers/socket/v3"
@@ -44,6 +46,9 @@ type Server struct {
 	tokens Tokens
 	users  Users
 	log    *slog.Logger
+
+	mu     sync.Mutex
+	byUser map[int64]map[*sio.Socket]struct{} // this process's sockets, by contact
 }
 
 // connData is what the auth middleware attaches to a socket.
@@ -80,7 +85,7 @@ func New(opts Options, tokens Tokens, users Users, log *slog.Logger) *Server {
 		r.SetSkipMiddlewares(false) // a recovered socket is authenticated again
 		o.SetConnectionStateRecovery(r)
 	}
-	s := &Server{io: sio.NewServer(nil, o), tokens: tokens, users: users, log: log}
+	s := &Server{io: sio.NewServer(nil, o), tokens: tokens, users: users, log: log, byUser: map[int64]map[*sio.Socket]struct{}{}}
 	s.io.Use(s.authenticate)
 	s.io.On("connection", func(args ...any) {
 		if sock, ok := args[0].(*sio.Socket); ok {
@@ -148,13 +153,83 @@ func (s *Server) onConnection(sock *sio.Socket) {
 		s.log.Info("socket token expired", "contact_id", u.ID, "sid", sock.Id())
 		sock.Disconnect(true)
 	})
-	sock.On("disconnect", func(...any) { timer.Stop() })
+	s.track(u.ID, sock, true)
+	sock.On("disconnect", func(...any) {
+		timer.Stop()
+		s.track(u.ID, sock, false)
+	})
 	s.log.Debug("socket connected", "contact_id", u.ID, "pdg", u.IsPDG, "sid", sock.Id(), "recovered", sock.Recovered())
 }
 
+func (s *Server) track(id int64, sock *sio.Socket, connected bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	set := s.byUser[id]
+	if connected {
+		if set == nil {
+			set = map[*sio.Socket]struct{}{}
+			s.byUser[id] = set
+		}
+		set[sock] = struct{}{}
+		return
+	}
+	delete(set, sock)
+	if len(set) == 0 {
+		delete(s.byUser, id)
+	}
+}
+
+func (s *Server) socketsOf(id int64) []*sio.Socket {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*sio.Socket, 0, len(s.byUser[id]))
+	for sock := range s.byUser[id] {
+		out = append(out, sock)
+	}
+	return out
+}
+
+// refresh applies a change of a contact (PDG right granted or revoked, tokens revoked, contact
+// removed) to its sockets on this process.
+func (s *Server) refresh(payload []byte) error {
+	var p struct {
+		ContactID int64 `json:"contact_id"`
+	}
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return fmt.Errorf("refresh: bad payload: %w", err)
+	}
+	socks := s.socketsOf(p.ContactID)
+	if len(socks) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	u, err := s.users.User(ctx, p.ContactID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("refresh contact %d: %w", p.ContactID, err)
+	}
+	for _, sock := range socks {
+		data, _ := sock.Data().(*connData)
+		switch {
+		case err != nil || data == nil || data.user.TokenVersion != u.TokenVersion:
+			s.log.Info("socket disconnected", "reason", "contact removed or tokens revoked", "contact_id", p.ContactID, "sid", sock.Id())
+			sock.Disconnect(true)
+		case u.IsPDG:
+			sock.Join(sio.Room(events.RoomPDGNotifications))
+		default:
+			sock.Leave(sio.Room(events.RoomPDGNotifications))
+		}
+	}
+	s.log.Info("sockets refreshed", "contact_id", p.ContactID, "sockets", len(socks), "pdg", u.IsPDG)
+	return nil
+}
+
 // Deliver sends m to the sockets of this process in its rooms; a socket in several of them
-// gets it once.
+// gets it once. Internal messages (store.UserChanged) update the sockets instead.
 func (s *Server) Deliver(m events.Message) error {
+	if m.Event == store.UserChanged {
+		return s.refresh(m.Payload)
+	}
 	rooms := make([]sio.Room, len(m.Rooms))
 	for i, r := range m.Rooms {
 		rooms[i] = sio.Room(r)

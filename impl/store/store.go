@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -235,22 +236,41 @@ func (s *Store) decide(ctx context.Context, id, decidedBy int64, status string, 
 	return d, err
 }
 
-// GrantPDG makes the contact with this email a PDG and returns its id.
-// Returns ErrNotFound if no contact has the email.
+// UserChanged is the internal outbox event that tells every node to re-check a contact's
+// sockets (PDG room, token version). It is not part of the client contract.
+const UserChanged = "internal:user-changed"
+
+// GrantPDG makes the contact with this email a PDG and returns its id; its connected sockets
+// join the PDG room. Returns ErrNotFound if no contact has the email.
 func (s *Store) GrantPDG(ctx context.Context, email string) (int64, error) {
-	id, err := s.q.GrantPDG(ctx, email)
-	if err != nil {
-		return 0, translate("grant PDG", err)
-	}
-	return id, nil
+	return s.changeUser(ctx, "grant PDG", func(q *db.Queries) (int64, error) { return q.GrantPDG(ctx, email) })
 }
 
-// RevokePDG removes the PDG right of the contact with this email and returns its id.
-// Returns ErrNotFound if that contact is not a PDG.
+// RevokePDG removes the PDG right of the contact with this email and returns its id; its
+// connected sockets leave the PDG room. Returns ErrNotFound if that contact is not a PDG.
 func (s *Store) RevokePDG(ctx context.Context, email string) (int64, error) {
-	id, err := s.q.RevokePDG(ctx, email)
+	return s.changeUser(ctx, "revoke PDG", func(q *db.Queries) (int64, error) { return q.RevokePDG(ctx, email) })
+}
+
+// RevokeTokens invalidates every token of the contact with this email and disconnects its
+// sockets. Returns ErrNotFound if no contact has the email.
+func (s *Store) RevokeTokens(ctx context.Context, email string) (int64, error) {
+	return s.changeUser(ctx, "revoke tokens", func(q *db.Queries) (int64, error) { return q.BumpTokenVersion(ctx, email) })
+}
+
+// changeUser runs change and records UserChanged for the contact it returns, in one transaction.
+func (s *Store) changeUser(ctx context.Context, op string, change func(*db.Queries) (int64, error)) (int64, error) {
+	var id int64
+	err := s.inTx(ctx, func(q *db.Queries) error {
+		var err error
+		if id, err = change(q); err != nil {
+			return translate(op, err)
+		}
+		payload := []byte(`{"contact_id":` + strconv.FormatInt(id, 10) + `}`)
+		return outbox{q}.Emit(ctx, events.Message{Event: UserChanged, Rooms: []string{events.UserRoom(id)}, Payload: payload})
+	})
 	if err != nil {
-		return 0, translate("revoke PDG", err)
+		return 0, fmt.Errorf("%s: %w", op, err)
 	}
 	return id, nil
 }
