@@ -111,7 +111,7 @@ func (s *Store) Register(ctx context.Context, c NewContact) (User, error) {
 		}
 		return events.EmitArtisanRequestNew(ctx, outbox{q}, events.ArtisanRequestNew{
 			ContactID: row.ID, Prenom: row.Prenom, Nom: row.Nom, NomComplet: row.Prenom + " " + row.Nom,
-			Email: row.Email, TypeCompte: row.TypeCompte, CreatedAt: row.CreatedAt,
+			Email: row.Email, TypeCompte: row.TypeCompte, CreatedAt: row.CreatedAt.Truncate(time.Second), // as the REST API shows it
 		})
 	})
 	if err != nil {
