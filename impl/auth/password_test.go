@@ -1,0 +1,159 @@
+package auth_test
+
+import (
+	"encoding/base64"
+	"errors"
+	"strings"
+	"testing"
+
+	"artisan-notify/impl/auth"
+)
+
+// fastArgon2 keeps tests quick; the format and checks are the same as with OWASPArgon2.
+var fastArgon2 = auth.Argon2Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}
+
+func newPasswords(tb testing.TB, params auth.Argon2Params) *auth.Passwords {
+	tb.Helper()
+	p, err := auth.NewPasswords(params)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
+
+func hash(tb testing.TB, p *auth.Passwords, password string) string {
+	tb.Helper()
+	h, err := p.Hash(password)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return h
+}
+
+func TestPasswordRoundTrip(t *testing.T) {
+	p := newPasswords(t, fastArgon2)
+	for _, tc := range []struct {
+		name, password, attempt string
+		want                    error
+	}{
+		{"same password", "correct horse battery", "correct horse battery", nil},
+		{"non-ASCII password", "mot de passe très sûr ✓", "mot de passe très sûr ✓", nil},
+		{"empty password", "", "", nil},
+		{"wrong password", "correct horse battery", "correct horse batterie", auth.ErrMismatch},
+		{"case differs", "Password123", "password123", auth.ErrMismatch},
+		{"prefix of the password", "correct horse battery", "correct horse", auth.ErrMismatch},
+		{"trailing space", "correct horse battery", "correct horse battery ", auth.ErrMismatch},
+		{"empty attempt", "correct horse battery", "", auth.ErrMismatch},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := p.Verify(hash(t, p, tc.password), tc.attempt)
+			if !errors.Is(err, tc.want) { // errors.Is(err, nil) is err == nil
+				t.Errorf("Verify = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestPasswordHashesAreSalted(t *testing.T) {
+	p := newPasswords(t, fastArgon2)
+	a, b := hash(t, p, "correct horse battery"), hash(t, p, "correct horse battery")
+	if a == b {
+		t.Fatalf("two hashes of one password are equal: %s", a)
+	}
+	if salt(t, a) == salt(t, b) {
+		t.Errorf("two hashes share the salt %s", salt(t, a))
+	}
+}
+
+func TestPasswordVerifyWithOtherParams(t *testing.T) {
+	// A hash keeps its own parameters: raising the cost must not lock out existing users.
+	old := hash(t, newPasswords(t, fastArgon2), "correct horse battery")
+	stronger := newPasswords(t, auth.Argon2Params{MemoryKiB: 128, Iterations: 2, Parallelism: 2, SaltLen: 16, KeyLen: 32})
+	if err := stronger.Verify(old, "correct horse battery"); err != nil {
+		t.Errorf("Verify(hash made with other parameters) = %v", err)
+	}
+}
+
+func TestPasswordCorruptedHash(t *testing.T) {
+	p := newPasswords(t, fastArgon2)
+	good := hash(t, p, "correct horse battery")
+	parts := strings.Split(good, "$") // "", "argon2id", "v=19", "m=64,t=1,p=1", salt, key
+	replace := func(i int, v string) string {
+		q := append([]string(nil), parts...)
+		q[i] = v
+		return strings.Join(q, "$")
+	}
+	for _, tc := range []struct{ name, hash string }{
+		{"empty", ""},
+		{"not PHC", "correct horse battery"},
+		{"bcrypt hash", "$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy"},
+		{"argon2i", replace(1, "argon2i")},
+		{"unknown version", replace(2, "v=16")},
+		{"version missing", replace(2, "")},
+		{"parameters missing", replace(3, "")},
+		{"parameters not numbers", replace(3, "m=lots,t=1,p=1")},
+		{"salt not base64", replace(4, "!!!")},
+		{"key not base64", replace(5, "!!!")},
+		{"key empty", replace(5, "")},
+		{"a part missing", strings.Join(parts[:5], "$")},
+		{"an extra part", good + "$extra"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := p.Verify(tc.hash, "correct horse battery")
+			if err == nil || errors.Is(err, auth.ErrMismatch) {
+				t.Errorf("Verify(%q) = %v, want an error other than ErrMismatch", tc.hash, err)
+			}
+		})
+	}
+}
+
+func TestVerifyDummy(t *testing.T) {
+	p := newPasswords(t, fastArgon2)
+	for _, password := range []string{"", "correct horse battery", strings.Repeat("x", 512)} {
+		if err := p.VerifyDummy(password); !errors.Is(err, auth.ErrMismatch) {
+			t.Errorf("VerifyDummy(%q) = %v, want ErrMismatch", password, err)
+		}
+	}
+}
+
+func TestPasswordOWASPParameters(t *testing.T) {
+	p := newPasswords(t, auth.OWASPArgon2)
+	if p.Params() != auth.OWASPArgon2 {
+		t.Errorf("Params = %+v, want %+v", p.Params(), auth.OWASPArgon2)
+	}
+	h := hash(t, p, "correct horse battery")
+	const prefix = "$argon2id$v=19$m=19456,t=2,p=1$"
+	if !strings.HasPrefix(h, prefix) {
+		t.Fatalf("hash %s does not start with %s", h, prefix)
+	}
+	if n := len(decode(t, salt(t, h))); n != 16 {
+		t.Errorf("salt is %d bytes, want 16", n)
+	}
+	if n := len(decode(t, strings.Split(h, "$")[5])); n != 32 {
+		t.Errorf("key is %d bytes, want 32", n)
+	}
+	if err := p.Verify(h, "correct horse battery"); err != nil {
+		t.Errorf("Verify(right password) = %v", err)
+	}
+	if err := p.Verify(h, "wrong horse battery"); !errors.Is(err, auth.ErrMismatch) {
+		t.Errorf("Verify(wrong password) = %v, want ErrMismatch", err)
+	}
+}
+
+func salt(tb testing.TB, phc string) string {
+	tb.Helper()
+	parts := strings.Split(phc, "$")
+	if len(parts) != 6 {
+		tb.Fatalf("not a PHC string: %q", phc)
+	}
+	return parts[4]
+}
+
+func decode(tb testing.TB, s string) []byte {
+	tb.Helper()
+	b, err := base64.RawStdEncoding.DecodeString(s)
+	if err != nil {
+		tb.Fatalf("not unpadded base64: %q: %v", s, err)
+	}
+	return b
+}

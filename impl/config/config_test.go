@@ -1,0 +1,209 @@
+package config_test
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"artisan-notify/impl/config"
+)
+
+const dataDir = "/var/lib/artisan-notify/pg"
+
+// load runs Load on env as the whole environment.
+func load(tb testing.TB, env map[string]string) (config.Config, error) {
+	tb.Helper()
+	return config.Load(func(k string) string { return env[k] }, dataDir)
+}
+
+func mustLoad(tb testing.TB, env map[string]string) config.Config {
+	tb.Helper()
+	c, err := load(tb, env)
+	if err != nil {
+		tb.Fatalf("Load(%v) = %v", env, err)
+	}
+	return c
+}
+
+func TestLoadDefaults(t *testing.T) {
+	c := mustLoad(t, nil)
+	for _, check := range []struct {
+		name      string
+		got, want any
+	}{
+		{"Port", c.Port, 3001},
+		{"FrontendURL", c.FrontendURL, "http://localhost:5173"},
+		{"RateLimitAuthPerMinute", c.RateLimitAuthPerMinute, 10},
+		{"DatabaseURL", c.DatabaseURL, ""},
+		{"DataDir", c.DataDir, dataDir},
+		{"RedisURL", c.RedisURL, ""},
+		{"TokenTTL", c.TokenTTL, 24 * time.Hour},
+		{"LogLevel", c.LogLevel, slog.LevelInfo},
+		{"DevMode", c.DevMode, true},
+		{"JWTSecretGenerated", c.JWTSecretGenerated, true},
+	} {
+		if check.got != check.want {
+			t.Errorf("%s = %v, want %v", check.name, check.got, check.want)
+		}
+	}
+	if len(c.JWTSecret) < config.MinSecretLen {
+		t.Errorf("generated JWT secret is %d bytes, want at least %d", len(c.JWTSecret), config.MinSecretLen)
+	}
+	if other := mustLoad(t, nil); bytes.Equal(c.JWTSecret, other.JWTSecret) {
+		t.Errorf("two loads generated the same JWT secret %q", c.JWTSecret)
+	}
+}
+
+func TestLoadOverrides(t *testing.T) {
+	c := mustLoad(t, map[string]string{
+		"PORT":                       "0",
+		"DATABASE_URL":               "postgres://app@db.internal/app",
+		"DATA_DIR":                   "/tmp/pg",
+		"FRONTEND_URL":               "https://app.example.com/",
+		"REDIS_URL":                  "redis://cache:6379",
+		"JWT_SECRET":                 "short-is-fine-in-dev",
+		"JWT_TTL":                    "1h",
+		"RATE_LIMIT_AUTH_PER_MINUTE": "0",
+		"LOG_LEVEL":                  "debug",
+		"SHUTDOWN_TIMEOUT":           "3s",
+		"NODE_ID":                    "node-a",
+	})
+	for _, check := range []struct {
+		name      string
+		got, want any
+	}{
+		{"Port", c.Port, 0},
+		{"DatabaseURL", c.DatabaseURL, "postgres://app@db.internal/app"},
+		{"DataDir", c.DataDir, "/tmp/pg"},
+		{"FrontendURL (trailing slash dropped: it is compared to Origin)", c.FrontendURL, "https://app.example.com"},
+		{"RedisURL", c.RedisURL, "redis://cache:6379"},
+		{"JWTSecret", string(c.JWTSecret), "short-is-fine-in-dev"},
+		{"JWTSecretGenerated", c.JWTSecretGenerated, false},
+		{"TokenTTL", c.TokenTTL, time.Hour},
+		{"RateLimitAuthPerMinute", c.RateLimitAuthPerMinute, 0},
+		{"LogLevel", c.LogLevel, slog.LevelDebug},
+		{"ShutdownTimeout", c.ShutdownTimeout, 3 * time.Second},
+		{"NodeID", c.NodeID, "node-a"},
+	} {
+		if check.got != check.want {
+			t.Errorf("%s = %v, want %v", check.name, check.got, check.want)
+		}
+	}
+}
+
+func TestLoadProductionSecret(t *testing.T) {
+	long := strings.Repeat("s", config.MinSecretLen)
+	for _, tc := range []struct {
+		name    string
+		secret  string
+		wantErr bool
+	}{
+		{"missing", "", true},
+		{"one byte short", long[1:], true},
+		{"minimum length", long, false},
+		{"longer", long + long, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := load(t, map[string]string{"APP_ENV": "production", "JWT_SECRET": tc.secret})
+			if tc.wantErr {
+				if err == nil || !strings.Contains(err.Error(), "JWT_SECRET") {
+					t.Fatalf("Load = %v, want an error naming JWT_SECRET", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(c.JWTSecret) != tc.secret || c.JWTSecretGenerated || c.DevMode {
+				t.Errorf("secret %q generated=%v dev=%v, want the given secret outside dev mode", c.JWTSecret, c.JWTSecretGenerated, c.DevMode)
+			}
+		})
+	}
+}
+
+func TestLoadRejects(t *testing.T) {
+	for _, tc := range []struct{ name, variable, value string }{
+		{"port not a number", "PORT", "http"},
+		{"port with junk", "PORT", "3001x"},
+		{"negative port", "PORT", "-1"},
+		{"port too large", "PORT", "65536"},
+		{"frontend URL with a path", "FRONTEND_URL", "https://app.example.com/app"},
+		{"frontend URL without scheme", "FRONTEND_URL", "localhost:5173"},
+		{"frontend URL host only", "FRONTEND_URL", "app.example.com"},
+		{"frontend URL not http", "FRONTEND_URL", "ftp://app.example.com"},
+		{"frontend URL without host", "FRONTEND_URL", "https://"},
+		{"TTL not a duration", "JWT_TTL", "forever"},
+		{"TTL without unit", "JWT_TTL", "3600"},
+		{"TTL under a minute", "JWT_TTL", "30s"},
+		{"TTL over 30 days", "JWT_TTL", "721h"},
+		{"negative rate limit", "RATE_LIMIT_AUTH_PER_MINUTE", "-1"},
+		{"rate limit not a number", "RATE_LIMIT_AUTH_PER_MINUTE", "ten"},
+		{"unknown log level", "LOG_LEVEL", "loud"},
+		{"zero shutdown timeout", "SHUTDOWN_TIMEOUT", "0s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := load(t, map[string]string{tc.variable: tc.value})
+			if err == nil {
+				t.Fatalf("Load(%s=%q) = %+v, want an error", tc.variable, tc.value, c)
+			}
+			if !strings.Contains(err.Error(), tc.variable) {
+				t.Errorf("error %q does not name %s", err, tc.variable)
+			}
+		})
+	}
+}
+
+func TestLoadReportsEveryError(t *testing.T) {
+	_, err := load(t, map[string]string{"PORT": "x", "LOG_LEVEL": "loud", "APP_ENV": "production"})
+	if err == nil {
+		t.Fatal("Load accepted three bad settings")
+	}
+	for _, name := range []string{"PORT", "LOG_LEVEL", "JWT_SECRET"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error %q does not name %s", err, name)
+		}
+	}
+}
+
+func TestLogValueMasksSecrets(t *testing.T) {
+	const (
+		jwtSecret  = "jwt-secret-that-must-not-leak-0123456789"
+		dbPassword = "db-password-that-must-not-leak"
+		redisPass  = "redis-password-that-must-not-leak"
+	)
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+	}{
+		{"password in the database URL", map[string]string{
+			"DATABASE_URL": "postgres://app:" + dbPassword + "@db.internal:5432/app?sslmode=require",
+			"REDIS_URL":    "redis://:" + redisPass + "@cache:6379/0",
+		}},
+		{"local database", map[string]string{"REDIS_URL": "redis://default:" + redisPass + "@cache:6379"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.env["JWT_SECRET"] = jwtSecret
+			tc.env["APP_ENV"] = "production"
+			c := mustLoad(t, tc.env)
+			var buf bytes.Buffer
+			slog.New(slog.NewJSONHandler(&buf, nil)).Info("configuration", "config", c)
+			out := buf.String()
+			for _, secret := range []string{jwtSecret, dbPassword, redisPass} {
+				if strings.Contains(out, secret) {
+					t.Errorf("log line contains %q: %s", secret, out)
+				}
+			}
+			// The log is still useful: it says where the data lives.
+			for _, want := range []string{`"port":3001`, "cache:6379"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("log line lacks %s: %s", want, out)
+				}
+			}
+			if c.DatabaseURL != "" && !strings.Contains(out, "db.internal") {
+				t.Errorf("log line does not name the database host: %s", out)
+			}
+		})
+	}
+}
