@@ -33,7 +33,7 @@ test-web: web/node_modules/.ok build
 	  DATA_DIR="$(E2E_DATA_DIR)" npm --prefix web run e2e
 
 ## generate: regenerate everything under gen/ and web/src/gen from the contracts
-generate: web/node_modules/.ok
+generate: web/node_modules/.ok tools/npm/node_modules/.ok
 	$(GO) generate ./...
 
 ## check-generated: regenerate and fail if anything generated changed

@@ -1,7 +1,9 @@
 // Command asyncgen generates the Go package and the TypeScript types of our Socket.IO events
 // from an AsyncAPI 3 document:
 //
-//	go run ./cmd/asyncgen -in asyncapi.yaml -go gen/events/events_gen.go -ts web/src/gen/events.ts
+//	go run ./cmd/asyncgen -in asyncapi.yaml -go gen/events/events_gen.go -ts web/src/gen/events.ts -html gen/docs/events.html
+//
+// -html writes a self-contained HTML page of the events (rooms, payloads, examples, handshake).
 //
 // Each message of a channel is one event: its name is the event name, its payload an object of
 // string, string/date-time, integer, number or boolean properties, and its x-rooms extension lists the
@@ -28,11 +30,12 @@ func run(args []string) error {
 	in := fs.String("in", "asyncapi.yaml", "AsyncAPI 3 document to read")
 	goOut := fs.String("go", "", "Go file to write (package events)")
 	tsOut := fs.String("ts", "", "TypeScript file to write")
+	htmlOut := fs.String("html", "", "HTML page of the events to write")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *goOut == "" && *tsOut == "" {
-		return fmt.Errorf("nothing to do: give -go and/or -ts")
+	if *goOut == "" && *tsOut == "" && *htmlOut == "" {
+		return fmt.Errorf("nothing to do: give -go, -ts and/or -html")
 	}
 	src, err := os.ReadFile(*in)
 	if err != nil {
@@ -42,10 +45,16 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	var htmlSrc []byte
+	if *htmlOut != "" {
+		if htmlSrc, err = renderHTML(filepath.Base(*in), src); err != nil {
+			return err
+		}
+	}
 	for _, out := range []struct {
 		path string
 		data []byte
-	}{{*goOut, goSrc}, {*tsOut, tsSrc}} {
+	}{{*goOut, goSrc}, {*tsOut, tsSrc}, {*htmlOut, htmlSrc}} {
 		if out.path == "" {
 			continue
 		}
