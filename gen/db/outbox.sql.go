@@ -51,7 +51,7 @@ func (q *Queries) InsertOutbox(ctx context.Context, arg InsertOutboxParams) erro
 }
 
 const listOutboxBetween = `-- name: ListOutboxBetween :many
-SELECT id, tx, event, rooms, payload
+SELECT id, tx, event, rooms, payload, created_at
 FROM outbox
 WHERE tx >= $1 AND tx < $2
 ORDER BY tx, id
@@ -62,30 +62,23 @@ type ListOutboxBetweenParams struct {
 	ToTx   int64
 }
 
-type ListOutboxBetweenRow struct {
-	ID      int64
-	Tx      int64
-	Event   string
-	Rooms   []string
-	Payload []byte
-}
-
 // ListOutboxBetween returns the events of transactions in [from_tx, to_tx), in commit-safe order.
-func (q *Queries) ListOutboxBetween(ctx context.Context, arg ListOutboxBetweenParams) ([]ListOutboxBetweenRow, error) {
+func (q *Queries) ListOutboxBetween(ctx context.Context, arg ListOutboxBetweenParams) ([]Outbox, error) {
 	rows, err := q.db.Query(ctx, listOutboxBetween, arg.FromTx, arg.ToTx)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []ListOutboxBetweenRow{}
+	items := []Outbox{}
 	for rows.Next() {
-		var i ListOutboxBetweenRow
+		var i Outbox
 		if err := rows.Scan(
 			&i.ID,
 			&i.Tx,
 			&i.Event,
 			&i.Rooms,
 			&i.Payload,
+			&i.CreatedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -95,6 +88,27 @@ func (q *Queries) ListOutboxBetween(ctx context.Context, arg ListOutboxBetweenPa
 		return nil, err
 	}
 	return items, nil
+}
+
+const outboxBacklog = `-- name: OutboxBacklog :one
+SELECT count(*)::bigint AS events,
+       COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - min(created_at)), 0)::float8 AS oldest_age_seconds
+FROM outbox
+WHERE tx >= $1
+`
+
+type OutboxBacklogRow struct {
+	Events           int64
+	OldestAgeSeconds float64
+}
+
+// OutboxBacklog returns how many committed events from transaction from_tx on are waiting, and
+// for how long the oldest of them has waited (0 when none).
+func (q *Queries) OutboxBacklog(ctx context.Context, fromTx int64) (OutboxBacklogRow, error) {
+	row := q.db.QueryRow(ctx, outboxBacklog, fromTx)
+	var i OutboxBacklogRow
+	err := row.Scan(&i.Events, &i.OldestAgeSeconds)
+	return i, err
 }
 
 const pruneOutbox = `-- name: PruneOutbox :execrows

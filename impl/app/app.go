@@ -15,13 +15,16 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"artisan-notify/gen/events"
 	"artisan-notify/gen/oas"
 	"artisan-notify/impl/api"
+	"artisan-notify/impl/apidocs"
 	"artisan-notify/impl/auth"
 	"artisan-notify/impl/config"
 	"artisan-notify/impl/localpg"
+	"artisan-notify/impl/metrics"
 	"artisan-notify/impl/ratelimit"
 	"artisan-notify/impl/relay"
 	"artisan-notify/impl/socket"
@@ -100,6 +103,8 @@ func (a *App) Run(ctx context.Context) error {
 		log.Info("migrations applied", "versions", applied)
 	}
 
+	m := metrics.New(prometheus.NewRegistry())
+	m.Pool(pool)
 	st := store.New(pool)
 	tokens := auth.NewTokens(cfg.JWTSecret, cfg.JWTIssuer, cfg.JWTAudience, cfg.TokenTTL, nil)
 	passwords, err := auth.NewPasswords(auth.OWASPArgon2)
@@ -119,13 +124,25 @@ func (a *App) Run(ctx context.Context) error {
 	if cfg.RateLimitAuthPerMinute > 0 {
 		limiter = ratelimit.New(cfg.RateLimitAuthPerMinute, nil)
 	}
-	sockets := socket.New(socket.Options{FrontendURL: cfg.FrontendURL, RecoveryWindow: 2 * time.Minute}, tokens, st, log)
+	sockets := socket.New(socket.Options{FrontendURL: cfg.FrontendURL, RecoveryWindow: 2 * time.Minute, Observer: m}, tokens, st, log)
+	m.Sockets(sockets)
+	ro := relay.Options{NodeID: cfg.NodeID, Retention: cfg.OutboxRetention, ReplayDelay: 3 * time.Second, Observer: m}
+	if cfg.FaultCrashBeforeEmit {
+		ro.BeforeDeliver = func(msg events.Message) {
+			log.Error("fault injection: exiting between commit and emit", "event", msg.Event)
+			os.Exit(70)
+		}
+	}
+	outbox := relay.New(pool, sockets, ro, log)
+	m.Outbox(outbox)
 
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", sockets.Handler())
-	mux.Handle("/", api.Middleware(api.MiddlewareConfig{
+	mux.Handle("/", m.HTTP(operationID(rest), api.Middleware(api.MiddlewareConfig{
 		FrontendURL: cfg.FrontendURL, MaxBodyBytes: cfg.MaxBodyBytes, AuthLimiter: limiter, Logger: log,
-	}, rest))
+	}, rest)))
+	mux.Handle("GET /metrics", m.Handler())
+	apidocs.Register(mux)
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -142,15 +159,7 @@ func (a *App) Run(ctx context.Context) error {
 	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		ro := relay.Options{NodeID: cfg.NodeID, Retention: cfg.OutboxRetention, ReplayDelay: 3 * time.Second}
-		if cfg.FaultCrashBeforeEmit {
-			ro.BeforeDeliver = func(m events.Message) {
-				log.Error("fault injection: exiting between commit and emit", "event", m.Event)
-				os.Exit(70)
-			}
-		}
-		r := relay.New(pool, sockets, ro, log)
-		if err := r.Run(relayCtx); err != nil {
+		if err := outbox.Run(relayCtx); err != nil {
 			log.Error("relay stopped", "err", err)
 		}
 	})
@@ -179,4 +188,14 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// operationID returns the OpenAPI operation id of a request, or "" when no route matches.
+func operationID(rest *oas.Server) func(*http.Request) string {
+	return func(r *http.Request) string {
+		if route, ok := rest.FindRoute(r.Method, r.URL.Path); ok {
+			return route.OperationID()
+		}
+		return ""
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -34,6 +35,14 @@ type Options struct {
 	ReplayDelay time.Duration
 	// BeforeDeliver, when set, is called before each delivery (a test-only fault hook).
 	BeforeDeliver func(events.Message)
+	// Observer, when set, is told of each delivery.
+	Observer Observer
+}
+
+// Observer is told of each event the relay delivers, with the time its outbox row was written
+// (in the event's transaction).
+type Observer interface {
+	Delivered(event string, createdAt time.Time)
 }
 
 // Relay tails the outbox.
@@ -43,6 +52,8 @@ type Relay struct {
 	out  Deliverer
 	opts Options
 	log  *slog.Logger
+	// delivered is the watermark: every event of a transaction below it was delivered; -1 until started.
+	delivered atomic.Int64
 }
 
 // New returns a relay that delivers to out.
@@ -53,7 +64,23 @@ func New(pool *pgxpool.Pool, out Deliverer, opts Options, log *slog.Logger) *Rel
 	if opts.Retention <= 0 {
 		opts.Retention = 24 * time.Hour
 	}
-	return &Relay{pool: pool, q: db.New(pool), out: out, opts: opts, log: log}
+	r := &Relay{pool: pool, q: db.New(pool), out: out, opts: opts, log: log}
+	r.delivered.Store(-1)
+	return r
+}
+
+// Backlog returns how many committed events this relay has not delivered yet and how long the
+// oldest of them has waited. Before the relay has started it returns 0, 0.
+func (r *Relay) Backlog(ctx context.Context) (int64, time.Duration, error) {
+	w := r.delivered.Load()
+	if w < 0 {
+		return 0, 0, nil
+	}
+	b, err := r.q.OutboxBacklog(ctx, w)
+	if err != nil {
+		return 0, 0, fmt.Errorf("relay: read backlog: %w", err)
+	}
+	return b.Events, time.Duration(b.OldestAgeSeconds * float64(time.Second)), nil
 }
 
 // Run delivers events until ctx ends. It survives database outages, retrying with backoff.
@@ -66,6 +93,7 @@ func (r *Relay) Run(ctx context.Context) error {
 		}
 		watermark, err = r.start(ctx)
 	}
+	r.delivered.Store(watermark)
 	go r.prune(ctx)
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
@@ -167,7 +195,11 @@ func (r *Relay) drain(ctx context.Context, q *db.Queries, watermark int64) (int6
 		if err := r.out.Deliver(m); err != nil {
 			r.log.Error("relay: deliver", "outbox_id", row.ID, "event", row.Event, "err", err)
 		}
+		if r.opts.Observer != nil {
+			r.opts.Observer.Delivered(row.Event, row.CreatedAt)
+		}
 	}
+	r.delivered.Store(horizon)
 	if len(rows) > 0 {
 		if err := q.SaveRelayWatermark(ctx, db.SaveRelayWatermarkParams{NodeID: r.opts.NodeID, Watermark: horizon}); err != nil {
 			return horizon, fmt.Errorf("relay: save watermark: %w", err)

@@ -38,6 +38,13 @@ type Options struct {
 	RecoveryWindow time.Duration
 	PingInterval   time.Duration
 	PingTimeout    time.Duration
+	// Observer, when set, is told of each event emitted.
+	Observer Observer
+}
+
+// Observer is told of each event emitted to this process's sockets.
+type Observer interface {
+	Emitted(event string)
 }
 
 // Server is the Socket.IO server.
@@ -46,6 +53,7 @@ type Server struct {
 	tokens Tokens
 	users  Users
 	log    *slog.Logger
+	obs    Observer
 
 	mu     sync.Mutex
 	byUser map[int64]map[*sio.Socket]struct{} // this process's sockets, by contact
@@ -85,7 +93,7 @@ func New(opts Options, tokens Tokens, users Users, log *slog.Logger) *Server {
 		r.SetSkipMiddlewares(false) // a recovered socket is authenticated again
 		o.SetConnectionStateRecovery(r)
 	}
-	s := &Server{io: sio.NewServer(nil, o), tokens: tokens, users: users, log: log, byUser: map[int64]map[*sio.Socket]struct{}{}}
+	s := &Server{io: sio.NewServer(nil, o), tokens: tokens, users: users, log: log, obs: opts.Observer, byUser: map[int64]map[*sio.Socket]struct{}{}}
 	s.io.Use(s.authenticate)
 	s.io.On("connection", func(args ...any) {
 		if sock, ok := args[0].(*sio.Socket); ok {
@@ -179,6 +187,27 @@ func (s *Server) track(id int64, sock *sio.Socket, connected bool) {
 	}
 }
 
+// CountSockets returns the number of sockets connected to this process: PDG sockets (those in
+// the pdg-notifications room) and the others.
+func (s *Server) CountSockets() (pdg, other int) {
+	s.mu.Lock()
+	var socks []*sio.Socket
+	for _, set := range s.byUser {
+		for sock := range set {
+			socks = append(socks, sock)
+		}
+	}
+	s.mu.Unlock()
+	for _, sock := range socks {
+		if sock.Rooms().Has(sio.Room(events.RoomPDGNotifications)) {
+			pdg++
+		} else {
+			other++
+		}
+	}
+	return pdg, other
+}
+
 func (s *Server) socketsOf(id int64) []*sio.Socket {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -236,6 +265,9 @@ func (s *Server) Deliver(m events.Message) error {
 	}
 	if err := s.io.To(rooms...).Emit(m.Event, m.Payload); err != nil {
 		return fmt.Errorf("deliver %s to %v: %w", m.Event, m.Rooms, err)
+	}
+	if s.obs != nil {
+		s.obs.Emitted(m.Event)
 	}
 	s.log.Info("event emitted", "event", m.Event, "rooms", m.Rooms)
 	return nil

@@ -1,0 +1,119 @@
+package metrics_test
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"artisan-notify/gen/oas"
+	"artisan-notify/impl/apptest"
+)
+
+// scrape returns the samples of /metrics by "name{labels}" (labels as the exposition writes them).
+func scrape(t *testing.T, base string) map[string]float64 {
+	t.Helper()
+	res, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/plain") {
+		b, _ := io.ReadAll(res.Body)
+		t.Fatalf("GET /metrics: %d %s\n%s", res.StatusCode, res.Header.Get("Content-Type"), b)
+	}
+	out := map[string]float64{}
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			t.Fatalf("bad sample %q: %v", line, err)
+		}
+		out[line[:i]] = v
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestMetricsMoveDuringAFlow(t *testing.T) {
+	t.Parallel()
+	s := apptest.Start(t, nil)
+	ctx := context.Background()
+	before := scrape(t, s.URL)
+	for _, name := range []string{
+		`artisan_notify_sockets_connected{role="pdg"}`, `artisan_notify_sockets_connected{role="other"}`,
+		`artisan_notify_outbox_backlog_events`, `artisan_notify_relay_lag_seconds`,
+		`artisan_notify_db_pool_max_conns`, `artisan_notify_db_pool_acquires_total`,
+		`go_goroutines`, `process_resident_memory_bytes`,
+	} {
+		if _, ok := before[name]; !ok {
+			t.Errorf("/metrics has no %s", name)
+		}
+	}
+
+	// The flow: an artisan registers, a PDG approves; plus a request rejected before ogen and one
+	// that matches no route.
+	artisan := s.Register(t, "Artisan", "Artisan/Promoteur")
+	pdg := s.PDG(t)
+	if _, err := s.Client(t, pdg.Token).ApproveArtisanRequest(ctx, oas.ApproveArtisanRequestParams{ID: artisan.User.ID}); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/api/notifications/artisan-requests/count", "/no/such/route"} {
+		res, err := http.Get(s.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+
+	want := map[string]float64{
+		`artisan_notify_http_requests_total{operation="register",status="201"}`:               2,
+		`artisan_notify_http_requests_total{operation="login",status="200"}`:                  1,
+		`artisan_notify_http_requests_total{operation="approveArtisanRequest",status="200"}`:  1,
+		`artisan_notify_http_requests_total{operation="countArtisanRequests",status="401"}`:   1,
+		`artisan_notify_http_requests_total{operation="unmatched",status="404"}`:              1,
+		`artisan_notify_http_request_duration_seconds_count{operation="register"}`:            2,
+		`artisan_notify_events_emitted_total{event="artisan-request:new"}`:                    1,
+		`artisan_notify_events_emitted_total{event="artisan-request:approved"}`:               1,
+		`artisan_notify_event_commit_to_emit_seconds_count{event="artisan-request:approved"}`: 1,
+	}
+	// Events leave through the relay, after commit: wait for them.
+	var after map[string]float64
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		after = scrape(t, s.URL)
+		done := true
+		for k, v := range want {
+			if after[k]-before[k] < v {
+				done = false
+			}
+		}
+		if done || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for k, v := range want {
+		if got := after[k] - before[k]; got < v {
+			t.Errorf("%s moved by %v, want at least %v", k, got, v)
+		}
+	}
+	if after[`artisan_notify_db_pool_acquires_total`] <= before[`artisan_notify_db_pool_acquires_total`] {
+		t.Error("artisan_notify_db_pool_acquires_total did not move")
+	}
+	if n := after[`artisan_notify_outbox_backlog_events`]; n != 0 {
+		t.Errorf("outbox backlog after delivery = %v, want 0", n)
+	}
+}
