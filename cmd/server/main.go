@@ -69,14 +69,25 @@ func commands() map[string]command {
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cmds := commands()
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+		// server --help, server help [command]
+		if len(args) == 2 {
+			if c, ok := cmds[args[1]]; ok {
+				fmt.Fprintf(stdout, "Usage: server %s\n\n%s\n", c.usage, c.help)
+				return exitOK
+			}
+		}
+		printUsage(stdout, cmds)
+		return exitOK
+	}
 	name := "serve"
 	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
 		name, args = args[0], args[1:]
 	}
-	cmds := commands()
 	cmd, ok := cmds[name]
 	if !ok || (len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help")) {
-		if !ok && name != "help" {
+		if !ok {
 			fmt.Fprintf(stderr, "unknown command %q\n\n", name)
 		}
 		if ok {
@@ -84,9 +95,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return exitOK
 		}
 		printUsage(stderr, cmds)
-		if name == "help" {
-			return exitOK
-		}
 		return exitUsage
 	}
 	if name == "version" {
@@ -132,7 +140,8 @@ func printUsage(w io.Writer, cmds map[string]command) {
 		fmt.Fprintf(tw, "  %s\t%s\n", cmds[n].usage, cmds[n].help)
 	}
 	tw.Flush()
-	fmt.Fprintln(w, "\nConfiguration comes from the environment (PORT, DATABASE_URL, JWT_SECRET, FRONTEND_URL, ...): see README.md.")
+	fmt.Fprintln(w, "\nEach command takes --help. Exit codes: 0 ok, 1 failure, 2 usage, 3 not found.")
+	fmt.Fprintln(w, "Configuration comes from the environment (PORT, DATABASE_URL, JWT_SECRET, FRONTEND_URL, ...): see README.md.")
 }
 
 func serve(ctx context.Context, e env, args []string) error {
