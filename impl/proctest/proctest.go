@@ -19,7 +19,7 @@ import (
 	"time"
 )
 
-// Binary builds cmd/server once per test process and returns its path.
+// Binary builds cmd/server once per test process (CGO_ENABLED=0, as make build) and returns its path.
 func Binary(tb testing.TB) string {
 	tb.Helper()
 	buildOnce.Do(func() {
@@ -29,7 +29,10 @@ func Binary(tb testing.TB) string {
 			return
 		}
 		binPath = filepath.Join(dir, "server")
-		out, err := exec.Command("go", "build", "-o", binPath, "artisan-notify/cmd/server").CombinedOutput()
+		// As make build does: one static binary (CGO off), the one deploy/ ships.
+		cmd := exec.Command("go", "build", "-trimpath", "-o", binPath, "artisan-notify/cmd/server")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		out, err := cmd.CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
