@@ -41,6 +41,7 @@ func TestNginxInFrontOfTwoNodes(t *testing.T) {
 		"FRONTEND_URL":               apptest.FrontendURL,
 		"RATE_LIMIT_AUTH_PER_MINUTE": "0",
 		"LOG_LEVEL":                  "info",
+		"TRUSTED_PROXIES":            "127.0.0.1/32", // as deploy/README.md says
 	}
 	nodes := make([]*proctest.Server, 2)
 	for i := range nodes {

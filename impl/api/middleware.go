@@ -10,7 +10,9 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -33,6 +35,8 @@ type MiddlewareConfig struct {
 	MaxBodyBytes int64
 	AuthLimiter  Limiter // login and register attempts, per client IP and per account; nil: no limit
 	Logger       *slog.Logger
+	// TrustedProxies are reverse proxies whose X-Forwarded-For is believed (nil: none).
+	TrustedProxies []netip.Prefix
 }
 
 // Middleware wraps the REST server with what must also see requests ogen rejects: panic
@@ -43,7 +47,47 @@ func Middleware(cfg MiddlewareConfig, next http.Handler) http.Handler {
 	h = limitBody(cfg.MaxBodyBytes, h)
 	h = cors(cfg.FrontendURL, h)
 	h = securityHeaders(h)
-	return recoverAndLog(cfg.Logger, h)
+	return recoverAndLog(cfg.Logger, cfg.TrustedProxies, h)
+}
+
+// ClientIP returns the address of the client of r: its peer address or, when the peer is a
+// trusted proxy, the right-most address of X-Forwarded-For that is not a trusted proxy.
+func ClientIP(r *http.Request, trusted []netip.Prefix) string {
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip = r.RemoteAddr
+	}
+	isTrusted := func(s string) bool {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return false
+		}
+		a = a.Unmap()
+		for _, p := range trusted {
+			if p.Contains(a) {
+				return true
+			}
+		}
+		return false
+	}
+	if len(trusted) == 0 || !isTrusted(ip) {
+		return ip
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop := strings.TrimSpace(hops[i])
+		if hop == "" {
+			continue
+		}
+		if _, err := netip.ParseAddr(hop); err != nil {
+			return ip // a malformed header: keep the proxy's address
+		}
+		if !isTrusted(hop) {
+			return hop
+		}
+		ip = hop
+	}
+	return ip
 }
 
 type statusRecorder struct {
@@ -65,13 +109,10 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 	return s.ResponseWriter.Write(b)
 }
 
-func recoverAndLog(log *slog.Logger, next http.Handler) http.Handler {
+func recoverAndLog(log *slog.Logger, trusted []netip.Prefix, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		ip, _, err := net.SplitHostPort(r.RemoteAddr)
-		if err != nil {
-			ip = r.RemoteAddr
-		}
+		ip := ClientIP(r, trusted)
 		r = r.WithContext(context.WithValue(r.Context(), ipKey{}, ip))
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {

@@ -140,6 +140,7 @@ func (a *App) Run(ctx context.Context) error {
 	mux.Handle("/socket.io/", sockets.Handler())
 	mux.Handle("/", m.HTTP(operationID(rest), api.Middleware(api.MiddlewareConfig{
 		FrontendURL: cfg.FrontendURL, MaxBodyBytes: cfg.MaxBodyBytes, AuthLimiter: limiter, Logger: log,
+		TrustedProxies: cfg.TrustedProxies,
 	}, rest)))
 	mux.Handle("GET /metrics", m.Handler())
 	apidocs.Register(mux)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -33,6 +34,9 @@ type Config struct {
 	MaxBodyBytes           int64
 	OutboxRetention        time.Duration
 	DevMode                bool
+	// TrustedProxies are the addresses of reverse proxies (TRUSTED_PROXIES, comma-separated CIDRs
+	// or addresses): behind them, the client address is taken from X-Forwarded-For.
+	TrustedProxies []netip.Prefix
 	// FaultCrashBeforeEmit (FAULT_CRASH_BEFORE_EMIT=1, tests only) makes the process exit when
 	// its relay is about to emit a committed event: the crash between commit and emit.
 	FaultCrashBeforeEmit bool
@@ -110,6 +114,21 @@ func Load(getenv func(string) string, defaultDataDir string) (Config, error) {
 		}
 		c.ShutdownTimeout = d
 	}
+	if v := getenv("TRUSTED_PROXIES"); v != "" {
+		for _, f := range strings.Split(v, ",") {
+			f = strings.TrimSpace(f)
+			p, err := netip.ParsePrefix(f)
+			if err != nil {
+				a, aerr := netip.ParseAddr(f)
+				if aerr != nil {
+					errs = append(errs, fmt.Errorf("TRUSTED_PROXIES: %q: want an address or a CIDR such as 127.0.0.1/32", f))
+					continue
+				}
+				p = netip.PrefixFrom(a, a.BitLen())
+			}
+			c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+		}
+	}
 	c.FaultCrashBeforeEmit = getenv("FAULT_CRASH_BEFORE_EMIT") == "1"
 	c.NodeID = getenv("NODE_ID")
 	if c.NodeID == "" {
@@ -156,6 +175,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("rate_limit_auth_per_minute", c.RateLimitAuthPerMinute),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.String("node_id", c.NodeID),
+		slog.Any("trusted_proxies", c.TrustedProxies),
 		slog.Bool("dev_mode", c.DevMode),
 	)
 }
