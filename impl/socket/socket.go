@@ -93,6 +93,7 @@ func New(opts Options, tokens Tokens, users Users, log *slog.Logger) *Server {
 		r.SetSkipMiddlewares(false) // a recovered socket is authenticated again
 		o.SetConnectionStateRecovery(r)
 	}
+	o.SetAdapter(fanoutAdapterBuilder{window: opts.RecoveryWindow}) // see adapter.go
 	s := &Server{io: sio.NewServer(nil, o), tokens: tokens, users: users, log: log, obs: opts.Observer, byUser: map[int64]map[*sio.Socket]struct{}{}}
 	s.io.Use(s.authenticate)
 	s.io.On("connection", func(args ...any) {
@@ -104,7 +105,7 @@ func New(opts Options, tokens Tokens, users Users, log *slog.Logger) *Server {
 }
 
 // Handler serves /socket.io/ (websocket and polling).
-func (s *Server) Handler() http.Handler { return s.io.ServeHandler(nil) }
+func (s *Server) Handler() http.Handler { return detachOnUpgrade(s.io.ServeHandler(nil)) }
 
 func (s *Server) authenticate(sock *sio.Socket, next func(*sio.ExtendedError)) {
 	remote := sock.Handshake().Address
