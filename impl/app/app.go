@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -138,14 +139,23 @@ func (a *App) Run(ctx context.Context) error {
 
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", sockets.Handler())
-	mux.Handle("/", m.HTTP(operationID(rest), api.Middleware(api.MiddlewareConfig{
+	restHandler := m.HTTP(operationID(rest), api.Middleware(api.MiddlewareConfig{
 		FrontendURL: cfg.FrontendURL, MaxBodyBytes: cfg.MaxBodyBytes, AuthLimiter: limiter, Logger: log,
 		TrustedProxies: cfg.TrustedProxies,
-	}, rest)))
+	}, rest))
+	mux.Handle("/", restHandler)
 	mux.Handle("GET /metrics", m.Handler())
 	apidocs.Register(mux)
 	srv := &http.Server{
-		Handler:           mux,
+		// /api/ skips http.ServeMux, whose path cleaning would answer an empty or ".." id
+		// with a redirect instead of the contract's 400.
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.URL.Path, "/api/") {
+				restHandler.ServeHTTP(w, r)
+				return
+			}
+			mux.ServeHTTP(w, r)
+		}),
 		ReadHeaderTimeout: 5 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    16 << 10,

@@ -81,6 +81,11 @@ func (p *Passwords) Verify(hash, password string) error {
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &par); err != nil {
 		return fmt.Errorf("verify password: bad parameters: %w", err)
 	}
+	// A corrupted hash must not panic argon2 or allocate without bound.
+	if t < 1 || t > 16 || par < 1 || m < 8*uint32(par) || m > 1<<18 ||
+		parts[3] != fmt.Sprintf("m=%d,t=%d,p=%d", m, t, par) {
+		return fmt.Errorf("verify password: parameters out of range")
+	}
 	salt, err := base64.RawStdEncoding.DecodeString(parts[4])
 	if err != nil {
 		return fmt.Errorf("verify password: bad salt: %w", err)

@@ -65,6 +65,9 @@ func Load(getenv func(string) string, defaultDataDir string) (Config, error) {
 		DevMode:                getenv("APP_ENV") != "production",
 	}
 	var errs []error
+	if v := getenv("APP_ENV"); v != "" && v != "production" && v != "development" {
+		errs = append(errs, fmt.Errorf("APP_ENV=%q: want production or development", v))
+	}
 	if v := getenv("PORT"); v != "" {
 		p, err := strconv.Atoi(v)
 		if err != nil || p < 0 || p > 65535 {
@@ -79,6 +82,10 @@ func Load(getenv func(string) string, defaultDataDir string) (Config, error) {
 		u, err := url.Parse(v)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
 			errs = append(errs, fmt.Errorf("FRONTEND_URL=%q: want an origin such as https://app.example.com", v))
+		}
+		if err == nil { // browsers send the origin lowercased
+			u.Scheme, u.Host, u.Path = strings.ToLower(u.Scheme), strings.ToLower(u.Host), ""
+			v = u.String()
 		}
 		c.FrontendURL = strings.TrimSuffix(v, "/")
 	}
@@ -185,11 +192,18 @@ func maskURL(raw string) string {
 		return ""
 	}
 	u, err := url.Parse(raw)
-	if err != nil {
+	if err != nil || u.Scheme == "" { // a keyword/value DSN may hold password=...
 		return "***"
 	}
 	if _, ok := u.User.Password(); ok {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
 	}
+	q := u.Query()
+	for k := range q {
+		if strings.Contains(strings.ToLower(k), "password") {
+			q.Set(k, "xxxxx")
+		}
+	}
+	u.RawQuery = q.Encode()
 	return u.Redacted()
 }
