@@ -17,6 +17,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
 	"artisan-notify/gen/events"
 	"artisan-notify/gen/oas"
@@ -124,6 +125,15 @@ func (a *App) Run(ctx context.Context) error {
 	var limiter api.Limiter
 	if cfg.RateLimitAuthPerMinute > 0 {
 		limiter = ratelimit.New(cfg.RateLimitAuthPerMinute, nil)
+		if cfg.RedisURL != "" {
+			opts, err := redis.ParseURL(cfg.RedisURL)
+			if err != nil {
+				return fmt.Errorf("REDIS_URL: %w", err)
+			}
+			rdb := redis.NewClient(opts)
+			defer rdb.Close()
+			limiter = ratelimit.NewShared(rdb, cfg.RateLimitAuthPerMinute, log)
+		}
 	}
 	sockets := socket.New(socket.Options{FrontendURL: cfg.FrontendURL, RecoveryWindow: 2 * time.Minute, Observer: m}, tokens, st, log)
 	m.Sockets(sockets)

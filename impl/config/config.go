@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Config is the whole server configuration. Load fills it from the environment and validates it.
@@ -108,6 +110,11 @@ func Load(getenv func(string) string, defaultDataDir string) (Config, error) {
 			errs = append(errs, fmt.Errorf("RATE_LIMIT_AUTH_PER_MINUTE=%q: want a number >= 0 (0 turns the limit off)", v))
 		}
 		c.RateLimitAuthPerMinute = n
+	}
+	if c.RedisURL != "" {
+		if _, err := redis.ParseURL(c.RedisURL); err != nil {
+			errs = append(errs, errors.New("REDIS_URL: want redis://[user:password@]host:port[/db]"))
+		}
 	}
 	if v := getenv("LOG_LEVEL"); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {

@@ -53,9 +53,9 @@ type NewContact struct {
 
 // ArtisanRequest is a pending request as PDGs see it.
 type ArtisanRequest struct {
-	ContactID                     int64
+	ContactID                      int64
 	Prenom, Nom, Email, TypeCompte string
-	CreatedAt                     time.Time
+	CreatedAt                      time.Time
 }
 
 // NomComplet is the applicant's full name.
