@@ -48,3 +48,11 @@ lint-contracts: tools/npm/node_modules/.ok
 
 vet:
 	$(GO) vet ./...
+	@unformatted="$$(gofmt -l $$(git ls-files '*.go'))"; if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+
+## fuzz: a short run of every fuzz target (CI); longer: make fuzz FUZZTIME=10m
+FUZZTIME ?= 15s
+fuzz:
+	$(GO) test -run='^$$' -fuzz='^FuzzVerify$$' -fuzztime=$(FUZZTIME) ./impl/auth
+	$(GO) test -run='^$$' -fuzz='^FuzzHostileRequests$$' -fuzztime=$(FUZZTIME) ./impl/api
+	$(GO) test -run='^$$' -fuzz='^FuzzGenerate$$' -fuzztime=$(FUZZTIME) ./cmd/asyncgen
