@@ -149,6 +149,12 @@ func serve(ctx context.Context, e env, args []string) error {
 		return usageError("serve")
 	}
 	e.log.Info("starting", "config", e.cfg)
+	if set := tuneRuntime(os.Getenv); len(set) > 0 {
+		e.log.Info("runtime defaults", set...)
+	}
+	if err := startPprof(ctx, os.Getenv("PPROF_ADDR"), e.log); err != nil {
+		return fmt.Errorf("PPROF_ADDR: %w", err)
+	}
 	if e.cfg.JWTSecretGenerated {
 		e.log.Warn("JWT_SECRET is not set: using a random secret for this process (dev mode); tokens end with it")
 	}
