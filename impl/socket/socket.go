@@ -160,7 +160,7 @@ func (s *Server) onConnection(sock *sio.Socket) {
 	// The socket ends with its token.
 	timer := time.AfterFunc(time.Until(data.expiresAt), func() {
 		s.log.Info("socket token expired", "contact_id", u.ID, "sid", sock.Id())
-		sock.Disconnect(true)
+		sock.Disconnect(false)
 	})
 	s.track(u.ID, sock, true)
 	sock.On("disconnect", func(...any) {
@@ -243,7 +243,7 @@ func (s *Server) refresh(payload []byte) error {
 		switch {
 		case err != nil || data == nil || data.user.TokenVersion != u.TokenVersion:
 			s.log.Info("socket disconnected", "reason", "contact removed or tokens revoked", "contact_id", p.ContactID, "sid", sock.Id())
-			sock.Disconnect(true)
+			sock.Disconnect(false)
 		case u.IsPDG:
 			sock.Join(sio.Room(events.RoomPDGNotifications))
 		default:
