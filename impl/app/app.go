@@ -107,7 +107,8 @@ func (a *App) Run(ctx context.Context) error {
 
 	m := metrics.New(prometheus.NewRegistry())
 	m.Pool(pool)
-	st := store.New(pool)
+	// Users are cached for authentication; the relay drops an entry when any node changes it.
+	st := store.New(pool).WithUserCache(time.Minute)
 	tokens := auth.NewTokens(cfg.JWTSecret, cfg.JWTIssuer, cfg.JWTAudience, cfg.TokenTTL, nil)
 	passwords, err := auth.NewPasswords(auth.OWASPArgon2)
 	if err != nil {
@@ -144,7 +145,7 @@ func (a *App) Run(ctx context.Context) error {
 			os.Exit(70)
 		}
 	}
-	outbox := relay.New(pool, sockets, ro, log)
+	outbox := relay.New(pool, relay.Fanout(st, sockets), ro, log)
 	m.Outbox(outbox)
 
 	mux := http.NewServeMux()

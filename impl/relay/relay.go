@@ -23,6 +23,22 @@ type Deliverer interface {
 	Deliver(m events.Message) error
 }
 
+// Fanout returns a Deliverer that hands each message to each of ds, in order; the first error
+// is returned after all have been called.
+func Fanout(ds ...Deliverer) Deliverer { return fanout(ds) }
+
+type fanout []Deliverer
+
+func (f fanout) Deliver(m events.Message) error {
+	var first error
+	for _, d := range f {
+		if err := d.Deliver(m); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
 // Options configures a relay.
 type Options struct {
 	NodeID string

@@ -70,8 +70,9 @@ type Decision struct {
 
 // Store is the PostgreSQL-backed storage.
 type Store struct {
-	pool *pgxpool.Pool
-	q    *db.Queries
+	pool  *pgxpool.Pool
+	q     *db.Queries
+	users *userCache // nil: no cache
 }
 
 // New returns a Store using pool.
@@ -132,6 +133,13 @@ func (s *Store) Credentials(ctx context.Context, email string) (id int64, passwo
 
 // User returns the contact with its PDG right. Returns ErrNotFound if there is none.
 func (s *Store) User(ctx context.Context, id int64) (User, error) {
+	if s.users != nil {
+		return s.cachedUser(id, func() (User, error) { return s.loadUser(ctx, id) })
+	}
+	return s.loadUser(ctx, id)
+}
+
+func (s *Store) loadUser(ctx context.Context, id int64) (User, error) {
 	row, err := s.q.GetUser(ctx, id)
 	if err != nil {
 		return User{}, translate(fmt.Sprintf("get user %d", id), err)

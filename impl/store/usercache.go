@@ -1,0 +1,94 @@
+package store
+
+import (
+	"encoding/json"
+	"sync"
+	"time"
+
+	"artisan-notify/gen/events"
+)
+
+// userCache keeps recently loaded users, so that an authenticated request or handshake costs
+// no database round trip. Entries are dropped when the outbox says the user changed (PDG right,
+// tokens, artisan decision) on any node, and after ttl in any case.
+type userCache struct {
+	ttl     time.Duration
+	mu      sync.Mutex
+	entries map[int64]cachedUser
+	swept   time.Time
+}
+
+type cachedUser struct {
+	user    User
+	expires time.Time
+}
+
+// maxCachedUsers bounds the cache's memory (about 200 bytes an entry).
+const maxCachedUsers = 100_000
+
+// WithUserCache returns a Store whose User answers from memory for up to ttl. The caller must
+// pass every outbox message to Deliver (the relay does), so that changes made on any node
+// invalidate the entries.
+func (s *Store) WithUserCache(ttl time.Duration) *Store {
+	c := *s
+	c.users = &userCache{ttl: ttl, entries: make(map[int64]cachedUser)}
+	return &c
+}
+
+func (c *userCache) get(id int64, now time.Time) (User, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[id]
+	if !ok || now.After(e.expires) {
+		return User{}, false
+	}
+	return e.user, true
+}
+
+func (c *userCache) put(u User, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if now.Sub(c.swept) > c.ttl || len(c.entries) >= maxCachedUsers {
+		for id, e := range c.entries {
+			if now.After(e.expires) || len(c.entries) >= maxCachedUsers {
+				delete(c.entries, id)
+			}
+		}
+		c.swept = now
+	}
+	c.entries[u.ID] = cachedUser{user: u, expires: now.Add(c.ttl)}
+}
+
+func (c *userCache) drop(id int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.entries, id)
+}
+
+// Deliver implements the relay's Deliverer: a message about a contact (its decision, a change of
+// its rights or tokens) drops that contact's cached user. It never fails.
+func (s *Store) Deliver(m events.Message) error {
+	if s.users == nil || m.Event == events.EventArtisanRequestNew {
+		return nil
+	}
+	var p struct {
+		ContactID int64 `json:"contact_id"`
+	}
+	if json.Unmarshal(m.Payload, &p) == nil && p.ContactID > 0 {
+		s.users.drop(p.ContactID)
+	}
+	return nil
+}
+
+// cachedUser returns the user from the cache, or loads and caches it.
+func (s *Store) cachedUser(id int64, load func() (User, error)) (User, error) {
+	now := time.Now()
+	if u, ok := s.users.get(id, now); ok {
+		return u, nil
+	}
+	u, err := load()
+	if err == nil {
+		s.users.put(u, now)
+	}
+	return u, err
+}
