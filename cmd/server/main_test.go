@@ -5,6 +5,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"artisan-notify/gen/oas"
 	"artisan-notify/impl/apptest"
@@ -113,10 +114,12 @@ func TestAdminCommands(t *testing.T) {
 		if code != exitOK || !strings.Contains(out, "is no longer PDG") {
 			t.Fatalf("revoke-pdg: exit %d, %q", code, out)
 		}
-		_, err = s.Client(t, login.Token).CountArtisanRequests(ctx)
-		if status, _ := apptest.StatusOf(t, err); status != 403 {
-			t.Errorf("count after revoke-pdg: status %d, want 403", status)
-		}
+		// Nodes cache users; the change reaches them through the outbox within a moment.
+		eventually(t, "count after revoke-pdg answers 403", func() bool {
+			_, err := s.Client(t, login.Token).CountArtisanRequests(ctx)
+			status, _ := apptest.StatusOf(t, err)
+			return status == 403
+		})
 		if code, _, _ := cli(t, env, "revoke-pdg", email); code != exitNotFound {
 			t.Errorf("revoke-pdg twice: exit %d, want %d", code, exitNotFound)
 		}
@@ -127,9 +130,23 @@ func TestAdminCommands(t *testing.T) {
 		if code != exitOK || !strings.Contains(out, "is revoked") {
 			t.Fatalf("revoke-tokens: exit %d, %q", code, out)
 		}
-		_, err = s.Client(t, login.Token).GetMe(ctx)
-		if status, _ := apptest.StatusOf(t, err); status != 401 {
-			t.Errorf("GET /me after revoke-tokens: status %d, want 401", status)
-		}
+		eventually(t, "GET /me after revoke-tokens answers 401", func() bool {
+			_, err := s.Client(t, login.Token).GetMe(ctx)
+			status, _ := apptest.StatusOf(t, err)
+			return status == 401
+		})
 	})
+}
+
+// eventually fails the test unless ok becomes true within 5 s.
+func eventually(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Errorf("%s: not within 5 s", what)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
