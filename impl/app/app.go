@@ -107,8 +107,8 @@ func (a *App) Run(ctx context.Context) error {
 
 	m := metrics.New(prometheus.NewRegistry())
 	m.Pool(pool)
-	// Users are cached for authentication; the relay drops an entry when any node changes it.
-	st := store.New(pool).WithUserCache(time.Minute)
+	// Reads every request makes are served from memory; the relay clears what any node changes.
+	st := store.New(pool).WithReadCache(10 * time.Second)
 	tokens := auth.NewTokens(cfg.JWTSecret, cfg.JWTIssuer, cfg.JWTAudience, cfg.TokenTTL, nil)
 	passwords, err := auth.NewPasswords(auth.OWASPArgon2)
 	if err != nil {

@@ -70,9 +70,10 @@ type Decision struct {
 
 // Store is the PostgreSQL-backed storage.
 type Store struct {
-	pool  *pgxpool.Pool
-	q     *db.Queries
-	users *userCache // nil: no cache
+	pool    *pgxpool.Pool
+	q       *db.Queries
+	users   *userCache    // nil: no cache
+	pending *pendingCache // nil: no cache
 }
 
 // New returns a Store using pool.
@@ -118,6 +119,9 @@ func (s *Store) Register(ctx context.Context, c NewContact) (User, error) {
 	if err != nil {
 		return User{}, fmt.Errorf("register %s: %w", c.TypeCompte, err)
 	}
+	if s.pending != nil && u.ArtisanStatus == StatusPending {
+		s.pending.clear() // this node's next read sees its own write, before the relay tells every node
+	}
 	return u, nil
 }
 
@@ -151,6 +155,22 @@ func (s *Store) loadUser(ctx context.Context, id int64) (User, error) {
 
 // PendingRequests returns up to limit pending requests, newest first, and how many are pending in all.
 func (s *Store) PendingRequests(ctx context.Context, limit int32) ([]ArtisanRequest, int64, error) {
+	if s.pending == nil {
+		return s.loadPending(ctx, limit)
+	}
+	now := time.Now()
+	if reqs, total, ok := s.pending.getPage(limit, now); ok {
+		return reqs, total, nil
+	}
+	gen := s.pending.generation()
+	reqs, total, err := s.loadPending(ctx, limit)
+	if err == nil {
+		s.pending.putPage(gen, limit, reqs, total, now)
+	}
+	return reqs, total, err
+}
+
+func (s *Store) loadPending(ctx context.Context, limit int32) ([]ArtisanRequest, int64, error) {
 	var (
 		out   []ArtisanRequest
 		total int64
@@ -182,9 +202,20 @@ func (s *Store) PendingRequests(ctx context.Context, limit int32) ([]ArtisanRequ
 
 // CountPending returns the number of pending requests.
 func (s *Store) CountPending(ctx context.Context) (int64, error) {
+	var gen uint64
+	now := time.Now()
+	if s.pending != nil {
+		if n, ok := s.pending.getCount(now); ok {
+			return n, nil
+		}
+		gen = s.pending.generation()
+	}
 	n, err := s.q.CountPendingRequests(ctx)
 	if err != nil {
 		return 0, translate("count pending requests", err)
+	}
+	if s.pending != nil {
+		s.pending.putCount(gen, n, now)
 	}
 	return n, nil
 }
@@ -241,6 +272,10 @@ func (s *Store) decide(ctx context.Context, id, decidedBy int64, status string, 
 		d = Decision{ContactID: row.ID, NomComplet: row.Prenom + " " + row.Nom, Email: row.Email}
 		return emit(q, d)
 	})
+	if err == nil && s.pending != nil {
+		s.pending.clear() // this node's next read sees its own write, before the relay tells every node
+		s.users.drop(id)
+	}
 	return d, err
 }
 

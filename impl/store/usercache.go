@@ -26,12 +26,14 @@ type cachedUser struct {
 // maxCachedUsers bounds the cache's memory (about 200 bytes an entry).
 const maxCachedUsers = 100_000
 
-// WithUserCache returns a Store whose User answers from memory for up to ttl. The caller must
-// pass every outbox message to Deliver (the relay does), so that changes made on any node
-// invalidate the entries.
-func (s *Store) WithUserCache(ttl time.Duration) *Store {
+// WithReadCache returns a Store that answers the reads every request makes (the authenticated
+// user, the pending count and first pages) from memory for up to ttl. The caller must pass
+// every outbox message to Deliver (the relay does), so that changes made on any node clear
+// what they change; this node's own writes clear it at once.
+func (s *Store) WithReadCache(ttl time.Duration) *Store {
 	c := *s
 	c.users = &userCache{ttl: ttl, entries: make(map[int64]cachedUser)}
+	c.pending = newPendingCache(ttl)
 	return &c
 }
 
@@ -68,7 +70,13 @@ func (c *userCache) drop(id int64) {
 // Deliver implements the relay's Deliverer: a message about a contact (its decision, a change of
 // its rights or tokens) drops that contact's cached user. It never fails.
 func (s *Store) Deliver(m events.Message) error {
-	if s.users == nil || m.Event == events.EventArtisanRequestNew {
+	if s.users == nil {
+		return nil
+	}
+	if m.Event != UserChanged {
+		s.pending.clear()
+	}
+	if m.Event == events.EventArtisanRequestNew {
 		return nil
 	}
 	var p struct {

@@ -1,0 +1,101 @@
+package store_test
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"artisan-notify/gen/events"
+	"artisan-notify/impl/store"
+	"artisan-notify/impl/testdb"
+)
+
+func TestUserCacheDropsChangedUsers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, testdb.New(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	plain := store.New(pool)
+	cached := store.New(pool).WithReadCache(time.Minute)
+
+	u, err := plain.Register(ctx, store.NewContact{Prenom: "A", Nom: "B", Email: "cache@example.com", PasswordHash: "x", TypeCompte: "Client"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := cached.User(ctx, u.ID); err != nil || got.IsPDG {
+		t.Fatalf("first load: %+v %v", got, err)
+	}
+	if _, err := plain.GrantPDG(ctx, "cache@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := cached.User(ctx, u.ID); got.IsPDG {
+		t.Fatal("the cache answered from the database: it is not caching")
+	}
+	// The relay hands the cache the outbox message GrantPDG wrote.
+	if err := cached.Deliver(events.Message{Event: store.UserChanged, Payload: []byte(`{"contact_id":` + strconv.FormatInt(u.ID, 10) + `}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := cached.User(ctx, u.ID); !got.IsPDG {
+		t.Fatal("still the old user after its change was delivered")
+	}
+	if _, err := cached.User(ctx, 987654321); err == nil {
+		t.Fatal("an unknown user was found")
+	}
+}
+
+func TestPendingCacheSeesEveryNodesWrites(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, testdb.New(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	nodeA := store.New(pool).WithReadCache(time.Minute)
+	nodeB := store.New(pool).WithReadCache(time.Minute)
+	count := func(s *store.Store) int64 {
+		t.Helper()
+		n, err := s.CountPending(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reqs, total, err := s.PendingRequests(ctx, 50)
+		if err != nil || total != n || int64(len(reqs)) != n {
+			t.Fatalf("count %d, list %d of %d (%v)", n, len(reqs), total, err)
+		}
+		return n
+	}
+	if count(nodeA) != 0 || count(nodeB) != 0 {
+		t.Fatal("not empty")
+	}
+	u, err := nodeA.Register(ctx, store.NewContact{Prenom: "A", Nom: "B", Email: "p@example.com", PasswordHash: "x", TypeCompte: store.TypeArtisan})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := count(nodeA); n != 1 {
+		t.Fatalf("the writing node reads %d, want its own write at once", n)
+	}
+	if n := count(nodeB); n != 0 {
+		t.Fatalf("the other node read %d before its relay told it: it is not caching", n)
+	}
+	msg, err := events.NewArtisanRequestNew(events.ArtisanRequestNew{ContactID: u.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = nodeB.Deliver(msg) // what node B's relay does with the outbox row
+	if n := count(nodeB); n != 1 {
+		t.Fatalf("node B reads %d after the event, want 1", n)
+	}
+	if _, err := nodeB.Approve(ctx, u.ID, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(nodeB); n != 0 {
+		t.Fatalf("node B reads %d after its own approval", n)
+	}
+}
