@@ -16,7 +16,7 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/server
 
 ## deps: the npm packages of the tests, the web app and the contract linters (from the lockfiles)
-deps: tests/socket/node_modules/.ok web/node_modules/.ok tools/npm/node_modules/.ok
+deps: tests/socket/node_modules/.ok tests/cluster/node_modules/.ok web/node_modules/.ok tools/npm/node_modules/.ok
 %/node_modules/.ok: %/package-lock.json
 	$(NPM_CI) --prefix $*
 	touch $@
