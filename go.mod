@@ -71,6 +71,7 @@ require (
 
 ignore (
 	./tests/socket/node_modules
+	./tests/cluster/node_modules
 	./tools/npm/node_modules
 	./web/node_modules
 )

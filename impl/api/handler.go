@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/mail"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -49,6 +50,7 @@ type Handler struct {
 	tokens    Tokens
 	passwords Passwords
 	log       *slog.Logger
+	draining  atomic.Bool
 }
 
 var (
@@ -233,8 +235,15 @@ func (h *Handler) Healthz(context.Context) (*oas.Health, error) {
 	return &oas.Health{Status: "ok"}, nil
 }
 
-// Readyz implements readyz: the database answers.
+// Drain makes readyz answer 503 from now on, so that load balancers stop sending new requests
+// while the node finishes the ones it has.
+func (h *Handler) Drain() { h.draining.Store(true) }
+
+// Readyz implements readyz: the database answers and the node is not shutting down.
 func (h *Handler) Readyz(ctx context.Context) (*oas.Health, error) {
+	if h.draining.Load() {
+		return nil, fail(CodeUnavailable, "Arrêt en cours.")
+	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := h.store.Ping(ctx); err != nil {

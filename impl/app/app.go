@@ -197,7 +197,11 @@ func (a *App) Run(ctx context.Context) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
+	log.Info("shutting down", "drain", cfg.ShutdownDrain)
+	handler.Drain()
+	if cfg.ShutdownDrain > 0 { // let the load balancer see /readyz fail and route elsewhere
+		time.Sleep(cfg.ShutdownDrain)
+	}
 	// Hijacked websockets are not closed by Shutdown: close the sockets first.
 	sockets.Close()
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)

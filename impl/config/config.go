@@ -33,6 +33,7 @@ type Config struct {
 	LogLevel               slog.Level
 	NodeID                 string
 	ShutdownTimeout        time.Duration
+	ShutdownDrain          time.Duration // after SIGTERM, /readyz says 503 this long before the server stops accepting
 	MaxBodyBytes           int64
 	OutboxRetention        time.Duration
 	DevMode                bool
@@ -120,6 +121,13 @@ func Load(getenv func(string) string, defaultDataDir string) (Config, error) {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
 			errs = append(errs, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", v))
 		}
+	}
+	if v := getenv("SHUTDOWN_DRAIN"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > time.Minute {
+			errs = append(errs, fmt.Errorf("SHUTDOWN_DRAIN=%q: want a duration between 0s and 1m", v))
+		}
+		c.ShutdownDrain = d
 	}
 	if v := getenv("SHUTDOWN_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
