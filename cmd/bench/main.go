@@ -48,12 +48,21 @@ type config struct {
 	CapacitySettle time.Duration
 	ConnectConc    int
 	Settle         time.Duration
+	SoakSockets    int
+	SoakPDGShare   float64
+	SoakRate       float64
+	SoakDur        time.Duration
+	SoakDrain      time.Duration
+	SoakConc       int
 	JSON           string
 	Smoke          bool
 }
 
 // scenarioOrder is the order scenarios run in: capacity first, while the server process is fresh.
-var scenarioOrder = []string{"capacity", "register", "rest", "decisions", "fanout"}
+var scenarioOrder = []string{"capacity", "register", "rest", "decisions", "fanout", "soak"}
+
+// defaultScenarios run without -scenarios: all but the soak, which is a test rather than a comparison.
+var defaultScenarios = []string{"capacity", "register", "rest", "decisions", "fanout"}
 
 type targetsFlag []Target
 
@@ -78,7 +87,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		"[,start='CMD'][,env=FILE][,db=URL][,dbpid=PID][,hash=LABEL]")
 	fs.StringVar(&c.Ours, "ours", "", "target whose figures are the numerator of the ratios (default: the first)")
 	fs.StringVar(&c.Theirs, "theirs", "", "target whose figures are the denominator (default: the second)")
-	scen := fs.String("scenarios", strings.Join(scenarioOrder, ","), "scenarios to run (always in the order "+
+	scen := fs.String("scenarios", strings.Join(defaultScenarios, ","), "scenarios to run (always in the order "+
 		strings.Join(scenarioOrder, ",")+")")
 	fs.IntVar(&c.RESTConns, "rest-conns", 64, "REST read: keep-alive connections")
 	fs.DurationVar(&c.RESTDur, "rest-dur", 10*time.Second, "REST read: measured duration per endpoint")
@@ -95,6 +104,13 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&c.CapacitySettle, "capacity-settle", 3*time.Second, "capacity: wait before reading RSS")
 	fs.IntVar(&c.ConnectConc, "connect-conc", 64, "socket handshakes in flight")
 	fs.DurationVar(&c.Settle, "settle", time.Second, "pause after connecting sockets, before measuring")
+	fs.IntVar(&c.SoakSockets, "soak-sockets", 5000, "soak: sockets connected for the whole run (PDG and Client users; "+
+		"each applicant adds its own)")
+	fs.Float64Var(&c.SoakPDGShare, "soak-pdg-share", 0.8, "soak: share of -soak-sockets with the PDG token")
+	fs.Float64Var(&c.SoakRate, "soak-rate", 50, "soak: operations per second (half registrations, half decisions)")
+	fs.DurationVar(&c.SoakDur, "soak-dur", 60*time.Second, "soak: duration of the operations")
+	fs.DurationVar(&c.SoakDrain, "soak-drain", 10*time.Second, "soak: wait for the expected deliveries after the run")
+	fs.IntVar(&c.SoakConc, "soak-conc", 64, "soak: workers running the operations")
 	fs.StringVar(&c.JSON, "json", "", "also write the results as JSON to this file")
 	fs.BoolVar(&c.Smoke, "smoke", false, "tiny sizes (1 s, 20 sockets), correctness checks only: for CI")
 	if err := fs.Parse(args); err != nil {
@@ -110,7 +126,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 			"rest-dur": "1s", "rest-warmup": "200ms", "rest-pending": "10", "rest-conns": "8",
 			"decisions-n": "20", "decisions-conc": "8", "register-dur": "1s", "fanout-sizes": "20",
 			"fanout-events": "3", "fanout-timeout": "10s", "capacity-n": "20", "capacity-settle": "200ms",
-			"settle": "200ms",
+			"settle": "200ms", "soak-sockets": "50", "soak-rate": "10", "soak-dur": "3s",
 		} {
 			if !set[name] {
 				if err := fs.Set(name, v); err != nil {
@@ -160,6 +176,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		}
 		c.FanoutSizes = append(c.FanoutSizes, n)
 	}
+	if c.SoakPDGShare < 0 || c.SoakPDGShare > 1 || c.SoakConc < 1 {
+		return nil, errors.New("-soak-pdg-share must be in [0, 1] and -soak-conc at least 1")
+	}
 	if c.DecisionsN > maxList || c.FanoutEvents > maxList || c.RESTPending > maxList {
 		return nil, fmt.Errorf("-decisions-n, -fanout-events and -rest-pending are at most %d", maxList)
 	}
@@ -201,6 +220,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	need := cfg.CapacityN
 	for _, n := range cfg.FanoutSizes {
 		need = max(need, n)
+	}
+	if cfg.Scenarios["soak"] { // the steady sockets, one per applicant, and the decisions' connections
+		need = max(need, cfg.SoakSockets+int(cfg.SoakRate*cfg.SoakDur.Seconds())/2+int(2*cfg.SoakRate)+2*cfg.SoakConc)
 	}
 	if need+cfg.RESTConns+cfg.DecisionsConc+256 > int(limit) {
 		return fmt.Errorf("%d sockets need more open files than the limit %d (ulimit -n)", need, limit)
@@ -282,6 +304,8 @@ func runTarget(ctx context.Context, cfg *config, t *Target, logw io.Writer) *Tar
 			err = runREST(ctx, e)
 		case "decisions":
 			err = runDecisions(ctx, e)
+		case "soak":
+			err = runSoak(ctx, e)
 		case "fanout":
 			for _, n := range cfg.FanoutSizes {
 				if err = runFanout(ctx, e, n); err != nil {
