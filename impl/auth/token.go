@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -32,7 +33,17 @@ type Tokens struct {
 	ttl      time.Duration
 	now      func() time.Time
 	parser   *jwt.Parser
+
+	// verified remembers the claims of tokens already verified (a client sends the same token
+	// with every request), so a request costs a map lookup instead of an HMAC and a JSON parse.
+	// A hit is still checked against the clock; revocation is the caller's check of the
+	// token version, as for a fresh verification.
+	mu       sync.Mutex
+	verified map[string]Claims
 }
+
+// maxVerified bounds the verified-token cache; when full it starts again empty.
+const maxVerified = 50_000
 
 // NewTokens returns a token service. now may be nil (time.Now).
 func NewTokens(secret []byte, issuer, audience string, ttl time.Duration, now func() time.Time) *Tokens {
@@ -54,6 +65,7 @@ func NewTokens(secret []byte, issuer, audience string, ttl time.Duration, now fu
 			jwt.WithTimeFunc(now),
 			jwt.WithLeeway(5*time.Second),
 		),
+		verified: make(map[string]Claims),
 	}
 }
 
@@ -90,6 +102,31 @@ func (t *Tokens) Verify(token string) (Claims, error) {
 	if token == "" || len(token) > MaxTokenLength {
 		return Claims{}, fmt.Errorf("%w: empty or oversized", ErrInvalidToken)
 	}
+	t.mu.Lock()
+	c, ok := t.verified[token]
+	t.mu.Unlock()
+	if ok {
+		if t.now().Before(c.ExpiresAt) {
+			return c, nil
+		}
+		t.mu.Lock()
+		delete(t.verified, token)
+		t.mu.Unlock()
+	}
+	c, err := t.verify(token)
+	if err != nil {
+		return Claims{}, err
+	}
+	t.mu.Lock()
+	if len(t.verified) >= maxVerified {
+		clear(t.verified)
+	}
+	t.verified[token] = c
+	t.mu.Unlock()
+	return c, nil
+}
+
+func (t *Tokens) verify(token string) (Claims, error) {
 	var c tokenClaims
 	if _, err := t.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return t.secret, nil }); err != nil {
 		return Claims{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
