@@ -136,7 +136,15 @@ func (a *App) Run(ctx context.Context) error {
 			limiter = ratelimit.NewShared(rdb, cfg.RateLimitAuthPerMinute, log)
 		}
 	}
-	sockets := socket.New(socket.Options{FrontendURL: cfg.FrontendURL, RecoveryWindow: 2 * time.Minute, Observer: m}, tokens, st, log)
+	sockets := socket.New(socket.Options{
+		FrontendURL: cfg.FrontendURL, RecoveryWindow: 2 * time.Minute, Observer: m,
+		// The library sends a ping, then arms the pong timeout (engine socket.schedulePing). When the
+		// pong comes back before the timeout is armed (the pinging goroutine preempted on a busy
+		// node), that timeout is never cleared and closes a live socket pingTimeout later, unless
+		// the next ping, pingInterval after the pong, replaces it first: so pingTimeout must exceed
+		// pingInterval. 40 s > 25 s, with room for a late timer under load.
+		PingInterval: 25 * time.Second, PingTimeout: 40 * time.Second,
+	}, tokens, st, log)
 	m.Sockets(sockets)
 	ro := relay.Options{NodeID: cfg.NodeID, Retention: cfg.OutboxRetention, ReplayDelay: 3 * time.Second, Observer: m}
 	if cfg.FaultCrashBeforeEmit {
