@@ -270,7 +270,9 @@ func TestFaultPostgresRestart(t *testing.T) {
 		}
 		if inOutage {
 			during = append(during, s)
-			if s.status != http.StatusServiceUnavailable {
+			// The count may come from the node's read cache: nothing can change it while the
+			// database is down, so a 200 is right too. Writes and readiness must say 503.
+			if s.status != http.StatusServiceUnavailable && !(s.what == "count" && s.status == http.StatusOK) {
 				t.Errorf("during the outage: %v (want 503)", s)
 			}
 		}
@@ -324,7 +326,7 @@ func TestFaultPostgresRestart(t *testing.T) {
 		}
 	}
 	t.Logf("answers: %v", counts)
-	t.Logf("postgres stop took %v, down %v, start took %v; %d answers during the outage, all 503, slowest answer %v",
+	t.Logf("postgres stop took %v, down %v, start took %v; %d answers during the outage, all 503 (or a count from the read cache), slowest answer %v",
 		down.Sub(stopBegin).Round(time.Millisecond), upBegin.Sub(down).Round(time.Millisecond), up.Sub(upBegin).Round(time.Millisecond),
 		len(during), slowest.Round(time.Millisecond))
 	t.Logf("after postgres was up: REST 200 in %v, /readyz 200 in %v, last REST failure at +%v; first event of a new registration "+
