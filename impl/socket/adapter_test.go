@@ -99,15 +99,7 @@ func TestRecovery(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// The CONNECT answer can reach the client before the connection handler has joined the rooms.
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		if pdg, _ := s.CountSockets(); pdg == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the socket did not join the PDG room")
-		}
-	}
+	waitJoined(t, s, 1)
 	deliver(1)
 	ev := readEvent(t, c)
 	if len(ev) != 3 || ev[0] != events.EventArtisanRequestRejected {

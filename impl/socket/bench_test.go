@@ -41,6 +41,20 @@ type benchClient struct {
 }
 
 // dialPDG connects n PDG sockets to srv and returns them with a counter of received events.
+// waitJoined waits until n sockets are in the PDG room: the CONNECT answer can reach a client
+// before the connection handler has joined its rooms.
+func waitJoined(tb testing.TB, s *Server, n int) {
+	tb.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if pdg, _ := s.CountSockets(); pdg == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("%d sockets did not join the PDG room", n)
+		}
+	}
+}
+
 func dialPDG(tb testing.TB, url string, n int, got *atomic.Int64, signal chan<- struct{}) []*benchClient {
 	tb.Helper()
 	wsURL := "ws" + strings.TrimPrefix(url, "http") + "/socket.io/?EIO=4&transport=websocket"
@@ -102,6 +116,7 @@ func BenchmarkDeliver(b *testing.B) {
 			var got atomic.Int64
 			signal := make(chan struct{}, 1)
 			clients := dialPDG(b, url, n, &got, signal)
+			waitJoined(b, s, n)
 			defer func() {
 				for _, c := range clients {
 					_ = c.conn.Close()
@@ -165,6 +180,7 @@ func TestDeliverReachesEverySocket(t *testing.T) {
 	var got atomic.Int64
 	signal := make(chan struct{}, 1)
 	clients := dialPDG(t, url, n, &got, signal)
+	waitJoined(t, s, n)
 	defer func() {
 		for _, c := range clients {
 			_ = c.conn.Close()

@@ -139,6 +139,14 @@ func (s *Server) authenticate(sock *sio.Socket, next func(*sio.ExtendedError)) {
 		return
 	}
 	sock.SetData(&connData{user: u, expiresAt: claims.ExpiresAt})
+	// Join the rooms here, before the library answers CONNECT: a client that has its answer is
+	// in its rooms, so an event emitted from then on reaches it.
+	sock.Join(sio.Room(events.UserRoom(u.ID)))
+	if u.IsPDG {
+		sock.Join(sio.Room(events.RoomPDGNotifications))
+	} else {
+		sock.Leave(sio.Room(events.RoomPDGNotifications)) // a recovered socket whose PDG right was removed
+	}
 	next(nil)
 }
 
@@ -148,15 +156,7 @@ func (s *Server) onConnection(sock *sio.Socket) {
 		sock.Disconnect(true)
 		return
 	}
-	u := data.user
-	if !sock.Recovered() {
-		sock.Join(sio.Room(events.UserRoom(u.ID)))
-	}
-	if u.IsPDG {
-		sock.Join(sio.Room(events.RoomPDGNotifications))
-	} else {
-		sock.Leave(sio.Room(events.RoomPDGNotifications)) // a recovered socket whose PDG right was removed
-	}
+	u := data.user // rooms were joined by authenticate
 	// The socket ends with its token.
 	timer := time.AfterFunc(time.Until(data.expiresAt), func() {
 		s.log.Info("socket token expired", "contact_id", u.ID, "sid", sock.Id())
