@@ -220,7 +220,7 @@ func grantPDG(ctx context.Context, e env, args []string) error {
 		return usageError("grant-pdg <email>")
 	}
 	return withStore(ctx, e, func(s *store.Store) error {
-		email := normalize(args[0])
+		email := store.NormalizeEmail(args[0])
 		id, err := s.GrantPDG(ctx, email)
 		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("no contact with email %s: %w", email, errNotFound)
@@ -238,7 +238,7 @@ func revokePDG(ctx context.Context, e env, args []string) error {
 		return usageError("revoke-pdg <email>")
 	}
 	return withStore(ctx, e, func(s *store.Store) error {
-		email := normalize(args[0])
+		email := store.NormalizeEmail(args[0])
 		id, err := s.RevokePDG(ctx, email)
 		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("no PDG with email %s: %w", email, errNotFound)
@@ -256,7 +256,7 @@ func revokeTokens(ctx context.Context, e env, args []string) error {
 		return usageError("revoke-tokens <email>")
 	}
 	return withStore(ctx, e, func(s *store.Store) error {
-		email := normalize(args[0])
+		email := store.NormalizeEmail(args[0])
 		id, err := s.RevokeTokens(ctx, email)
 		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("no contact with email %s: %w", email, errNotFound)

@@ -273,7 +273,7 @@ func TestAuthorization(t *testing.T) {
 			t.Fatalf("%+v %v", me, err)
 		}
 	})
-	t.Run("a revoked PDG right takes effect at once", func(t *testing.T) {
+	t.Run("a revoked PDG right takes effect within the relay's delay", func(t *testing.T) {
 		other := s.PDG(t)
 		c := s.Client(t, other.Token)
 		if _, err := c.CountArtisanRequests(bg); err != nil {

@@ -76,7 +76,7 @@ const (
 // Register implements register.
 func (h *Handler) Register(ctx context.Context, req *oas.RegisterRequest) (*oas.AuthResponse, error) {
 	prenom, nom := strings.TrimSpace(req.Prenom), strings.TrimSpace(req.Nom)
-	email := normalizeEmail(req.Email)
+	email := store.NormalizeEmail(req.Email)
 	switch {
 	case !validName(prenom):
 		return nil, fail(CodeInvalidRequest, "Le prénom est requis (100 caractères au plus, sans caractère de contrôle).")
@@ -112,7 +112,7 @@ func (h *Handler) Register(ctx context.Context, req *oas.RegisterRequest) (*oas.
 
 // Login implements login. Every bad credential gets the same 401, after the same work.
 func (h *Handler) Login(ctx context.Context, req *oas.LoginRequest) (*oas.AuthResponse, error) {
-	email := normalizeEmail(req.Email)
+	email := store.NormalizeEmail(req.Email)
 	n := utf8.RuneCountInString(req.Password)
 	if !validEmail(email) || n > maxPassword || !utf8.ValidString(req.Password) {
 		_ = h.passwords.VerifyDummy(req.Password[:min(len(req.Password), 4*maxPassword)])
@@ -259,8 +259,6 @@ func toUser(u store.User) oas.User {
 		ArtisanStatus: oas.NewOptArtisanStatus(oas.ArtisanStatus(u.ArtisanStatus)),
 	}
 }
-
-func normalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 // validEmail accepts a plain addr-spec (local@domain.tld), as browsers' type=email does.
 func validEmail(email string) bool {

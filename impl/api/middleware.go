@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"artisan-notify/impl/store"
 )
 
 type ipKey struct{}
@@ -210,7 +212,7 @@ func rateLimit(cfg MiddlewareConfig, next http.Handler) http.Handler {
 			Email string `json:"email"`
 		}
 		if json.Unmarshal(body, &peek) == nil && peek.Email != "" {
-			if ok, wait := cfg.AuthLimiter.Allow("account:" + normalizeEmail(peek.Email)); !ok {
+			if ok, wait := cfg.AuthLimiter.Allow("account:" + store.NormalizeEmail(peek.Email)); !ok {
 				tooMany(w, wait)
 				return
 			}

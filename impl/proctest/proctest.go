@@ -4,7 +4,6 @@ package proctest
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -173,11 +172,4 @@ func (w *lockedWriter) Write(p []byte) (int, error) {
 	w.s.mu.Lock()
 	defer w.s.mu.Unlock()
 	return w.s.Log.Write(p)
-}
-
-// Context returns a context ending with the test.
-func Context(tb testing.TB) context.Context {
-	ctx, cancel := context.WithCancel(context.Background())
-	tb.Cleanup(cancel)
-	return ctx
 }

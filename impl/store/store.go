@@ -30,6 +30,9 @@ const (
 	StatusRejected = "rejected"
 )
 
+// NormalizeEmail is how every email is compared and stored: trimmed and lowercased.
+func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
 // TypeArtisan is the account type that opens an artisan request.
 const TypeArtisan = "Artisan/Promoteur"
 
