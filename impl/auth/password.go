@@ -6,7 +6,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -27,17 +29,56 @@ type Argon2Params struct {
 // (m=19 MiB, t=2, p=1).
 var OWASPArgon2 = Argon2Params{MemoryKiB: 19 * 1024, Iterations: 2, Parallelism: 1, SaltLen: 16, KeyLen: 32}
 
+// ErrBusy is returned by Hash, Verify and VerifyDummy when the hasher already runs its maximum of
+// concurrent hashes and its wait queue is full, or a waiting call waited its maximum: the caller
+// should answer "try again shortly" rather than queue more memory.
+var ErrBusy = errors.New("password hasher busy")
+
+// Limit bounds the memory that hashing takes: each argon2id call holds MemoryKiB of memory, so
+// Concurrent calls at most run at once, Queue more wait at most MaxWait for a turn, and the
+// others get ErrBusy at once. Zero fields take the defaults of DefaultLimit.
+type Limit struct {
+	Concurrent int
+	Queue      int
+	MaxWait    time.Duration
+}
+
+// DefaultLimit is one hash per CPU (argon2id with p=1 keeps one core busy, so more concurrent
+// hashes only add memory), a queue of 4 per CPU and a wait of at most 2 s.
+func DefaultLimit() Limit {
+	n := runtime.GOMAXPROCS(0)
+	return Limit{Concurrent: n, Queue: 4 * n, MaxWait: 2 * time.Second}
+}
+
 // Passwords hashes and verifies passwords with argon2id, in the PHC string format.
 type Passwords struct {
 	params Argon2Params
 	// dummy is a hash of a random password, verified when the account does not exist so that
 	// login costs the same for an unknown email as for a wrong password.
 	dummy string
+	// slots holds a token per running hash; queue a token per running or waiting hash.
+	slots   chan struct{}
+	queue   chan struct{}
+	maxWait time.Duration
 }
 
-// NewPasswords returns a password hasher using params.
-func NewPasswords(params Argon2Params) (*Passwords, error) {
-	p := &Passwords{params: params}
+// NewPasswords returns a password hasher using params, bounded by limit (DefaultLimit when
+// omitted; zero fields take the default).
+func NewPasswords(params Argon2Params, limit ...Limit) (*Passwords, error) {
+	l := DefaultLimit()
+	if len(limit) > 0 {
+		if limit[0].Concurrent > 0 {
+			l.Concurrent = limit[0].Concurrent
+		}
+		if limit[0].Queue > 0 {
+			l.Queue = limit[0].Queue
+		}
+		if limit[0].MaxWait > 0 {
+			l.MaxWait = limit[0].MaxWait
+		}
+	}
+	p := &Passwords{params: params, slots: make(chan struct{}, l.Concurrent),
+		queue: make(chan struct{}, l.Concurrent+l.Queue), maxWait: l.MaxWait}
 	random := make([]byte, 16)
 	if _, err := rand.Read(random); err != nil {
 		return nil, fmt.Errorf("password hasher: %w", err)
@@ -53,13 +94,41 @@ func NewPasswords(params Argon2Params) (*Passwords, error) {
 // Params returns the hashing parameters (for benchmarks and logs).
 func (p *Passwords) Params() Argon2Params { return p.params }
 
+// acquire waits for a hashing slot: at once when one is free, up to maxWait when the queue has
+// room, else ErrBusy. The caller calls the returned release when done.
+func (p *Passwords) acquire() (release func(), err error) {
+	select {
+	case p.queue <- struct{}{}:
+	default:
+		return nil, ErrBusy
+	}
+	select {
+	case p.slots <- struct{}{}:
+	default:
+		timer := time.NewTimer(p.maxWait)
+		defer timer.Stop()
+		select {
+		case p.slots <- struct{}{}:
+		case <-timer.C:
+			<-p.queue
+			return nil, ErrBusy
+		}
+	}
+	return func() { <-p.slots; <-p.queue }, nil
+}
+
 // Hash returns the PHC-encoded argon2id hash of password.
 func (p *Passwords) Hash(password string) (string, error) {
 	salt := make([]byte, p.params.SaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("hash password: %w", err)
 	}
+	release, err := p.acquire()
+	if err != nil {
+		return "", fmt.Errorf("hash password: %w", err)
+	}
 	key := argon2.IDKey([]byte(password), salt, p.params.Iterations, p.params.MemoryKiB, p.params.Parallelism, p.params.KeyLen)
+	release()
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version,
 		p.params.MemoryKiB, p.params.Iterations, p.params.Parallelism,
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
@@ -94,15 +163,23 @@ func (p *Passwords) Verify(hash, password string) error {
 	if err != nil || len(want) == 0 {
 		return fmt.Errorf("verify password: bad key")
 	}
+	release, err := p.acquire()
+	if err != nil {
+		return fmt.Errorf("verify password: %w", err)
+	}
 	got := argon2.IDKey([]byte(password), salt, t, m, par, uint32(len(want)))
+	release()
 	if subtle.ConstantTimeCompare(got, want) != 1 {
 		return ErrMismatch
 	}
 	return nil
 }
 
-// VerifyDummy spends the same time as Verify on a real hash, and always returns ErrMismatch.
+// VerifyDummy spends the same time as Verify on a real hash, and returns ErrMismatch (or an
+// error wrapping ErrBusy when the hasher is saturated).
 func (p *Passwords) VerifyDummy(password string) error {
-	_ = p.Verify(p.dummy, password)
+	if err := p.Verify(p.dummy, password); errors.Is(err, ErrBusy) {
+		return err
+	}
 	return ErrMismatch
 }

@@ -4,7 +4,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"strings"
+	"runtime"
 	"testing"
+	"time"
 
 	"artisan-notify/impl/auth"
 )
@@ -156,4 +158,70 @@ func decode(tb testing.TB, s string) []byte {
 		tb.Fatalf("not unpadded base64: %q: %v", s, err)
 	}
 	return b
+}
+
+// slowArgon2 takes long enough (tens of ms) for concurrent calls to overlap.
+var slowArgon2 = auth.Argon2Params{MemoryKiB: 32 * 1024, Iterations: 3, Parallelism: 1, SaltLen: 16, KeyLen: 32}
+
+// hashAll runs n hashes, verifications or dummy verifications at once and counts the ErrBusy.
+func hashAll(t *testing.T, p *auth.Passwords, n int, op func() error) (ok, busy int) {
+	t.Helper()
+	errs := make(chan error, n)
+	start := make(chan struct{})
+	for range n {
+		go func() { <-start; errs <- op() }()
+	}
+	close(start)
+	for range n {
+		switch err := <-errs; {
+		case err == nil, errors.Is(err, auth.ErrMismatch):
+			ok++
+		case errors.Is(err, auth.ErrBusy):
+			busy++
+		default:
+			t.Fatalf("unexpected error %v", err)
+		}
+	}
+	return ok, busy
+}
+
+func TestPasswordConcurrencyIsBounded(t *testing.T) {
+	// One hash at a time, one waiting for at most 1 ms: of 12 calls at once, one or two are
+	// served (the waiting one if the running one ends within 1 ms), the others are refused at
+	// once instead of each holding 32 MiB.
+	p, err := auth.NewPasswords(slowArgon2, auth.Limit{Concurrent: 1, Queue: 1, MaxWait: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := hash(t, p, "correct horse battery")
+	for name, op := range map[string]func() error{
+		"Hash":        func() error { _, err := p.Hash("correct horse battery"); return err },
+		"Verify":      func() error { return p.Verify(stored, "correct horse battery") },
+		"VerifyDummy": func() error { return p.VerifyDummy("correct horse battery") },
+	} {
+		t.Run(name, func(t *testing.T) {
+			ok, busy := hashAll(t, p, 12, op)
+			if ok < 1 || ok > 2 || busy != 12-ok {
+				t.Errorf("%d served, %d busy; want 1 or 2 served and the rest ErrBusy", ok, busy)
+			}
+		})
+	}
+}
+
+func TestPasswordQueueWaitsForATurn(t *testing.T) {
+	// A queue as long as the burst and a long wait: every call is served, in turn.
+	p, err := auth.NewPasswords(slowArgon2, auth.Limit{Concurrent: 2, Queue: 10, MaxWait: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, busy := hashAll(t, p, 12, func() error { return p.VerifyDummy("x") }); ok != 12 || busy != 0 {
+		t.Errorf("%d served, %d busy; want all 12 served", ok, busy)
+	}
+}
+
+func TestPasswordDefaultLimit(t *testing.T) {
+	l := auth.DefaultLimit()
+	if n := runtime.GOMAXPROCS(0); l.Concurrent != n || l.Queue != 4*n || l.MaxWait <= 0 || l.MaxWait > 5*time.Second {
+		t.Errorf("DefaultLimit = %+v, want %d concurrent, a queue of %d and a short wait", l, n, 4*n)
+	}
 }
