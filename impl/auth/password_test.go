@@ -3,8 +3,8 @@ package auth_test
 import (
 	"encoding/base64"
 	"errors"
-	"strings"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
