@@ -145,7 +145,7 @@ func TestSweepDropsIdleKeys(t *testing.T) {
 	}
 
 	c.Advance(30 * time.Second)
-	drain(t, l, "recent", 1)
+	drain(t, l, "recent", 10) // full again in a minute
 	if n := len(l.buckets); n != 1002 {
 		t.Errorf("after 30 s: %d buckets, want 1002 (no sweep before a minute)", n)
 	}
@@ -201,4 +201,96 @@ func keys(l *Limiter) []string {
 		ks = append(ks, k)
 	}
 	return ks
+}
+
+func TestMapStaysBoundedUnderManyKeys(t *testing.T) {
+	const maxKeys = 1000
+	c := newClock()
+	l := New(5, c.Now, MaxKeys(maxKeys))
+	// An attacker spends one token on each of 100,000 distinct keys within a second.
+	for i := range 100_000 {
+		drain(t, l, fmt.Sprintf("account:%d@example.com", i), 1)
+		if i%1000 == 0 {
+			c.Advance(10 * time.Millisecond)
+		}
+	}
+	if n := len(l.buckets); n > maxKeys {
+		t.Fatalf("%d buckets held, want at most %d", n, maxKeys)
+	}
+	// The limiter still limits: a key in use is refused once drained.
+	drain(t, l, "victim", 5)
+	refused(t, l, "victim")
+	// Once the buckets are full again, the next full map sweeps them all instead of sampling.
+	c.Advance(time.Minute)
+	for i := range maxKeys {
+		drain(t, l, fmt.Sprintf("later:%d", i), 1)
+	}
+	if n := len(l.buckets); n > maxKeys {
+		t.Fatalf("%d buckets held, want at most %d", n, maxKeys)
+	}
+}
+
+func TestEvictionPrefersFullerBuckets(t *testing.T) {
+	c := newClock()
+	l := New(60, c.Now, MaxKeys(8))
+	drain(t, l, "drained", 60) // a minute from full
+	for i := range 7 {
+		drain(t, l, fmt.Sprintf("light:%d", i), 1) // a second from full
+	}
+	for i := range 50 {
+		drain(t, l, fmt.Sprintf("new:%d", i), 1)
+	}
+	// Of the 8 sampled, the drained bucket is never the one closest to full.
+	refused(t, l, "drained")
+}
+
+func TestRatesAndClean(t *testing.T) {
+	c := newClock()
+	l := New(10, c.Now)
+	slow := Rate{Burst: 3, Period: 10 * time.Minute} // one token every 200 s
+	res := l.Take("pair", slow)
+	if !res.Allowed || !res.Clean {
+		t.Fatalf("first take: %+v, want allowed and clean", res)
+	}
+	for range 2 {
+		if res := l.Take("pair", slow); !res.Allowed || res.Clean {
+			t.Fatalf("take: %+v, want allowed, not clean", res)
+		}
+	}
+	res = l.Take("pair", slow)
+	if res.Allowed || res.Wait < 199*time.Second || res.Wait > 201*time.Second {
+		t.Fatalf("4th take: %+v, want refused for about 200 s", res)
+	}
+	// Refund gives a token back; a refunded full bucket is clean again.
+	l.Refund("pair", slow)
+	if res := l.Take("pair", slow); !res.Allowed {
+		t.Fatalf("after a refund: %+v, want allowed", res)
+	}
+	c.Advance(10 * time.Minute)
+	l.Take("pair", slow)
+	l.Refund("pair", slow)
+	if res := l.Take("pair", slow); !res.Clean {
+		t.Fatalf("after take and refund on a full bucket: %+v, want clean", res)
+	}
+	l.Refund("unknown", slow) // no bucket: nothing to give back
+	if res := l.Take("off", Rate{}); !res.Allowed {
+		t.Fatal("a zero rate refused")
+	}
+}
+
+func TestClientKey(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"192.0.2.7", "192.0.2.7"},
+		{"::ffff:192.0.2.7", "192.0.2.7"},
+		{"2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"},
+		{"2001:db8:1:3::1", "2001:db8:1:3::/64"},
+		{"fe80::1%eth0", "fe80::/64"},
+		{"::1", "::/64"},
+		{"not an address", "not an address"},
+	} {
+		if got := ClientKey(tc.in); got != tc.want {
+			t.Errorf("ClientKey(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
 }
