@@ -2,33 +2,43 @@
 -- InsertOutbox records an event in the caller's transaction.
 INSERT INTO outbox (event, rooms, payload) VALUES (@event, @rooms, @payload);
 
--- name: FinishedTxHorizon :one
--- FinishedTxHorizon returns the oldest transaction id still running: every
--- transaction below it has committed or aborted, so its outbox rows are final.
-SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS horizon;
+-- name: CurrentSnapshot :one
+-- CurrentSnapshot returns the current snapshot: every transaction below xmax that is not in
+-- in_progress (top-level transaction ids only, across the whole server) has committed or
+-- aborted, so its outbox rows are final.
+SELECT pg_snapshot_xmax(s)::text::bigint AS xmax,
+       ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(s) AS x)::bigint[] AS in_progress
+FROM pg_current_snapshot() AS s;
 
--- name: ListOutboxBetween :many
--- ListOutboxBetween returns the events of transactions in [from_tx, to_tx), in commit-safe order.
+-- name: ListOutboxFinished :many
+-- ListOutboxFinished returns the committed events of the transactions in [from_tx, to_tx) or in
+-- earlier (a list of ids), except those of the transactions still in progress (a list of ids),
+-- in transaction id order, then in write order within a transaction.
 SELECT id, tx, event, rooms, payload, created_at
 FROM outbox
-WHERE tx >= @from_tx AND tx < @to_tx
+WHERE ((tx >= @from_tx AND tx < @to_tx) OR tx = ANY(@earlier::bigint[]))
+  AND tx <> ALL(@in_progress::bigint[])
 ORDER BY tx, id;
 
 -- name: OutboxBacklog :one
--- OutboxBacklog returns how many committed events from transaction from_tx on are waiting, and
--- for how long the oldest of them has waited (0 when none).
+-- OutboxBacklog returns how many committed events from transaction from_tx on, or of the
+-- transactions in earlier, are waiting, and for how long the oldest of them has waited (0 when none).
 SELECT count(*)::bigint AS events,
        COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - min(created_at)), 0)::float8 AS oldest_age_seconds
 FROM outbox
-WHERE tx >= @from_tx;
+WHERE tx >= @from_tx OR tx = ANY(@earlier::bigint[]);
 
--- name: GetRelayWatermark :one
-SELECT watermark FROM relay_progress WHERE node_id = @node_id;
+-- name: GetRelayProgress :one
+SELECT watermark, in_progress FROM relay_progress WHERE node_id = @node_id;
 
--- name: SaveRelayWatermark :exec
-INSERT INTO relay_progress (node_id, watermark, updated_at) VALUES (@node_id, @watermark, now())
-ON CONFLICT (node_id) DO UPDATE SET watermark = EXCLUDED.watermark, updated_at = now();
+-- name: SaveRelayProgress :exec
+INSERT INTO relay_progress (node_id, watermark, in_progress, updated_at)
+VALUES (@node_id, @watermark, @in_progress::bigint[], now())
+ON CONFLICT (node_id) DO UPDATE
+SET watermark = EXCLUDED.watermark, in_progress = EXCLUDED.in_progress, updated_at = now();
 
 -- name: PruneOutbox :execrows
--- PruneOutbox deletes events older than the retention window.
-DELETE FROM outbox WHERE created_at < @before;
+-- PruneOutbox deletes up to max_rows events older than the retention window, oldest first (by
+-- the created_at index, then each row by its primary key), so that each call is a short transaction.
+DELETE FROM outbox
+WHERE id = ANY(ARRAY(SELECT o.id FROM outbox AS o WHERE o.created_at < @before ORDER BY o.created_at LIMIT @max_rows));

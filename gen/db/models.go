@@ -42,7 +42,8 @@ type Outbox struct {
 }
 
 type RelayProgress struct {
-	NodeID    string
-	Watermark int64
-	UpdatedAt time.Time
+	NodeID     string
+	Watermark  int64
+	UpdatedAt  time.Time
+	InProgress []int64
 }

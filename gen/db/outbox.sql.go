@@ -10,28 +10,41 @@ import (
 	"time"
 )
 
-const finishedTxHorizon = `-- name: FinishedTxHorizon :one
-SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS horizon
+const currentSnapshot = `-- name: CurrentSnapshot :one
+SELECT pg_snapshot_xmax(s)::text::bigint AS xmax,
+       ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(s) AS x)::bigint[] AS in_progress
+FROM pg_current_snapshot() AS s
 `
 
-// FinishedTxHorizon returns the oldest transaction id still running: every
-// transaction below it has committed or aborted, so its outbox rows are final.
-func (q *Queries) FinishedTxHorizon(ctx context.Context) (int64, error) {
-	row := q.db.QueryRow(ctx, finishedTxHorizon)
-	var horizon int64
-	err := row.Scan(&horizon)
-	return horizon, err
+type CurrentSnapshotRow struct {
+	Xmax       int64
+	InProgress []int64
 }
 
-const getRelayWatermark = `-- name: GetRelayWatermark :one
-SELECT watermark FROM relay_progress WHERE node_id = $1
+// CurrentSnapshot returns the current snapshot: every transaction below xmax that is not in
+// in_progress (top-level transaction ids only, across the whole server) has committed or
+// aborted, so its outbox rows are final.
+func (q *Queries) CurrentSnapshot(ctx context.Context) (CurrentSnapshotRow, error) {
+	row := q.db.QueryRow(ctx, currentSnapshot)
+	var i CurrentSnapshotRow
+	err := row.Scan(&i.Xmax, &i.InProgress)
+	return i, err
+}
+
+const getRelayProgress = `-- name: GetRelayProgress :one
+SELECT watermark, in_progress FROM relay_progress WHERE node_id = $1
 `
 
-func (q *Queries) GetRelayWatermark(ctx context.Context, nodeID string) (int64, error) {
-	row := q.db.QueryRow(ctx, getRelayWatermark, nodeID)
-	var watermark int64
-	err := row.Scan(&watermark)
-	return watermark, err
+type GetRelayProgressRow struct {
+	Watermark  int64
+	InProgress []int64
+}
+
+func (q *Queries) GetRelayProgress(ctx context.Context, nodeID string) (GetRelayProgressRow, error) {
+	row := q.db.QueryRow(ctx, getRelayProgress, nodeID)
+	var i GetRelayProgressRow
+	err := row.Scan(&i.Watermark, &i.InProgress)
+	return i, err
 }
 
 const insertOutbox = `-- name: InsertOutbox :exec
@@ -50,21 +63,31 @@ func (q *Queries) InsertOutbox(ctx context.Context, arg InsertOutboxParams) erro
 	return err
 }
 
-const listOutboxBetween = `-- name: ListOutboxBetween :many
+const listOutboxFinished = `-- name: ListOutboxFinished :many
 SELECT id, tx, event, rooms, payload, created_at
 FROM outbox
-WHERE tx >= $1 AND tx < $2
+WHERE ((tx >= $1 AND tx < $2) OR tx = ANY($3::bigint[]))
+  AND tx <> ALL($4::bigint[])
 ORDER BY tx, id
 `
 
-type ListOutboxBetweenParams struct {
-	FromTx int64
-	ToTx   int64
+type ListOutboxFinishedParams struct {
+	FromTx     int64
+	ToTx       int64
+	Earlier    []int64
+	InProgress []int64
 }
 
-// ListOutboxBetween returns the events of transactions in [from_tx, to_tx), in commit-safe order.
-func (q *Queries) ListOutboxBetween(ctx context.Context, arg ListOutboxBetweenParams) ([]Outbox, error) {
-	rows, err := q.db.Query(ctx, listOutboxBetween, arg.FromTx, arg.ToTx)
+// ListOutboxFinished returns the committed events of the transactions in [from_tx, to_tx) or in
+// earlier (a list of ids), except those of the transactions still in progress (a list of ids),
+// in transaction id order, then in write order within a transaction.
+func (q *Queries) ListOutboxFinished(ctx context.Context, arg ListOutboxFinishedParams) ([]Outbox, error) {
+	rows, err := q.db.Query(ctx, listOutboxFinished,
+		arg.FromTx,
+		arg.ToTx,
+		arg.Earlier,
+		arg.InProgress,
+	)
 	if err != nil {
 		return nil, err
 	}
@@ -94,47 +117,62 @@ const outboxBacklog = `-- name: OutboxBacklog :one
 SELECT count(*)::bigint AS events,
        COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - min(created_at)), 0)::float8 AS oldest_age_seconds
 FROM outbox
-WHERE tx >= $1
+WHERE tx >= $1 OR tx = ANY($2::bigint[])
 `
+
+type OutboxBacklogParams struct {
+	FromTx  int64
+	Earlier []int64
+}
 
 type OutboxBacklogRow struct {
 	Events           int64
 	OldestAgeSeconds float64
 }
 
-// OutboxBacklog returns how many committed events from transaction from_tx on are waiting, and
-// for how long the oldest of them has waited (0 when none).
-func (q *Queries) OutboxBacklog(ctx context.Context, fromTx int64) (OutboxBacklogRow, error) {
-	row := q.db.QueryRow(ctx, outboxBacklog, fromTx)
+// OutboxBacklog returns how many committed events from transaction from_tx on, or of the
+// transactions in earlier, are waiting, and for how long the oldest of them has waited (0 when none).
+func (q *Queries) OutboxBacklog(ctx context.Context, arg OutboxBacklogParams) (OutboxBacklogRow, error) {
+	row := q.db.QueryRow(ctx, outboxBacklog, arg.FromTx, arg.Earlier)
 	var i OutboxBacklogRow
 	err := row.Scan(&i.Events, &i.OldestAgeSeconds)
 	return i, err
 }
 
 const pruneOutbox = `-- name: PruneOutbox :execrows
-DELETE FROM outbox WHERE created_at < $1
+DELETE FROM outbox
+WHERE id = ANY(ARRAY(SELECT o.id FROM outbox AS o WHERE o.created_at < $1 ORDER BY o.created_at LIMIT $2))
 `
 
-// PruneOutbox deletes events older than the retention window.
-func (q *Queries) PruneOutbox(ctx context.Context, before time.Time) (int64, error) {
-	result, err := q.db.Exec(ctx, pruneOutbox, before)
+type PruneOutboxParams struct {
+	Before  time.Time
+	MaxRows int32
+}
+
+// PruneOutbox deletes up to max_rows events older than the retention window, oldest first (by
+// the created_at index, then each row by its primary key), so that each call is a short transaction.
+func (q *Queries) PruneOutbox(ctx context.Context, arg PruneOutboxParams) (int64, error) {
+	result, err := q.db.Exec(ctx, pruneOutbox, arg.Before, arg.MaxRows)
 	if err != nil {
 		return 0, err
 	}
 	return result.RowsAffected(), nil
 }
 
-const saveRelayWatermark = `-- name: SaveRelayWatermark :exec
-INSERT INTO relay_progress (node_id, watermark, updated_at) VALUES ($1, $2, now())
-ON CONFLICT (node_id) DO UPDATE SET watermark = EXCLUDED.watermark, updated_at = now()
+const saveRelayProgress = `-- name: SaveRelayProgress :exec
+INSERT INTO relay_progress (node_id, watermark, in_progress, updated_at)
+VALUES ($1, $2, $3::bigint[], now())
+ON CONFLICT (node_id) DO UPDATE
+SET watermark = EXCLUDED.watermark, in_progress = EXCLUDED.in_progress, updated_at = now()
 `
 
-type SaveRelayWatermarkParams struct {
-	NodeID    string
-	Watermark int64
+type SaveRelayProgressParams struct {
+	NodeID     string
+	Watermark  int64
+	InProgress []int64
 }
 
-func (q *Queries) SaveRelayWatermark(ctx context.Context, arg SaveRelayWatermarkParams) error {
-	_, err := q.db.Exec(ctx, saveRelayWatermark, arg.NodeID, arg.Watermark)
+func (q *Queries) SaveRelayProgress(ctx context.Context, arg SaveRelayProgressParams) error {
+	_, err := q.db.Exec(ctx, saveRelayProgress, arg.NodeID, arg.Watermark, arg.InProgress)
 	return err
 }

@@ -152,38 +152,57 @@ func (s *socketCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(s.desc, prometheus.GaugeValue, float64(other), "other")
 }
 
-// BacklogReader reports the events committed but not yet delivered by this node's relay.
+// BacklogReader reports the events committed but not yet delivered by this node's relay, and
+// the transactions it waits for.
 type BacklogReader interface {
 	Backlog(ctx context.Context) (events int64, oldest time.Duration, err error)
+	// InProgress returns how many transactions the relay saw in progress (on the whole database
+	// server, with a transaction id) and waits for, and how long it has seen the oldest of them.
+	InProgress() (transactions int, oldest time.Duration)
 }
 
 // Outbox registers the outbox backlog and relay lag gauges, read from b at each scrape (a query
-// bounded to 2 s; on failure the two gauges are left out of the scrape).
+// bounded to 2 s; on failure these two gauges are left out of the scrape), and the gauges of the
+// transactions the relay waits for (read from memory).
 func (m *Metrics) Outbox(b BacklogReader) {
 	m.reg.MustRegister(&backlogCollector{b: b,
 		events: prometheus.NewDesc(Namespace+"_outbox_backlog_events",
 			"Committed outbox events this node's relay has not delivered yet.", nil, nil),
 		lag: prometheus.NewDesc(Namespace+"_relay_lag_seconds",
 			"Age of the oldest committed outbox event this node's relay has not delivered yet (0 when none).", nil, nil),
+		open: prometheus.NewDesc(Namespace+"_relay_open_transactions",
+			"Transactions (of any session on the database server, with a transaction id) that this node's relay saw in progress at its last read; "+
+				"the events they wrote, if any, are delivered when they commit.", nil, nil),
+		oldestOpen: prometheus.NewDesc(Namespace+"_relay_oldest_open_transaction_seconds",
+			"How long this node's relay has seen the oldest of those transactions in progress (0 when none): "+
+				"a lower bound of its age; its events, if any, and vacuum wait for it.", nil, nil),
 	})
 }
 
 type backlogCollector struct {
-	b           BacklogReader
-	events, lag *prometheus.Desc
+	b                             BacklogReader
+	events, lag, open, oldestOpen *prometheus.Desc
 }
 
-func (c *backlogCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.events; ch <- c.lag }
+func (c *backlogCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.events
+	ch <- c.lag
+	ch <- c.open
+	ch <- c.oldestOpen
+}
 
 func (c *backlogCollector) Collect(ch chan<- prometheus.Metric) {
+	n, oldest := c.b.InProgress()
+	ch <- prometheus.MustNewConstMetric(c.open, prometheus.GaugeValue, float64(n))
+	ch <- prometheus.MustNewConstMetric(c.oldestOpen, prometheus.GaugeValue, oldest.Seconds())
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	n, age, err := c.b.Backlog(ctx)
+	events, age, err := c.b.Backlog(ctx)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(c.events, err)
 		return
 	}
-	ch <- prometheus.MustNewConstMetric(c.events, prometheus.GaugeValue, float64(n))
+	ch <- prometheus.MustNewConstMetric(c.events, prometheus.GaugeValue, float64(events))
 	ch <- prometheus.MustNewConstMetric(c.lag, prometheus.GaugeValue, age.Seconds())
 }
 

@@ -1,6 +1,24 @@
-// Package relay delivers the events of the outbox to this process's sockets, in commit order,
-// once their transaction has committed. Every server node runs one relay; together they make
-// an event caused on any node reach the sockets of every node.
+// Package relay delivers the events of the outbox to this process's sockets once their
+// transaction has committed. Every server node runs one relay; together they make an event
+// caused on any node reach the sockets of every node.
+//
+// The relay reads PostgreSQL snapshots (pg_current_snapshot): a transaction below a snapshot's
+// xmax that is not in its in-progress list has finished, so its outbox rows are final. Each read
+// delivers the events of every transaction that finished since the previous read, and remembers
+// the transactions still in progress below the point it read to: their events are delivered when
+// they commit, however late. A transaction left open (even one that never writes an event) does
+// not hold back the events of the others. Each event is delivered once per node (at least once
+// across a crash between delivery and the saving of the relay's progress).
+//
+// Order: the events of one transaction are delivered together, in the order they were written.
+// Transactions are delivered in the order the relay sees them finish: if a transaction had
+// committed when another was still running at one of the relay's reads, the first is delivered
+// before the second. Transactions that finish between the same two reads (a notification or a
+// poll apart, usually milliseconds) are delivered in transaction id order: a transaction that
+// first wrote after reading what another committed (a decision on a request, after the request)
+// comes after it. A transaction left open is delivered when it commits, after the transactions
+// that committed meanwhile, even those that took their id after it. Nodes may order concurrent,
+// unrelated transactions differently.
 package relay
 
 import (
@@ -8,7 +26,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync/atomic"
+	"maps"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -68,9 +88,47 @@ type Relay struct {
 	out  Deliverer
 	opts Options
 	log  *slog.Logger
-	// delivered is the watermark: every event of a transaction below it was delivered; -1 until started.
-	delivered atomic.Int64
+
+	mu      sync.Mutex
+	started bool     // false until the relay has read its starting position
+	pos     position // what has been delivered (published after each read)
 }
+
+// position is how far a relay has delivered: every transaction below reached has been delivered,
+// except those in waiting, which were still in progress when the relay read up to reached.
+type position struct {
+	reached int64
+	// waiting maps the id of each transaction the relay waits for to the time it first saw it
+	// in progress. It is never modified once built (a new read builds a new map).
+	waiting map[int64]time.Time
+}
+
+// waitingIDs returns the ids of the transactions p waits for, never nil (a nil slice is NULL).
+func (p position) waitingIDs() []int64 {
+	ids := make([]int64, 0, len(p.waiting))
+	for x := range maps.Keys(p.waiting) {
+		ids = append(ids, x)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func newPosition(reached int64, waiting []int64, now time.Time) position {
+	p := position{reached: reached, waiting: make(map[int64]time.Time, len(waiting))}
+	for _, x := range waiting {
+		p.waiting[x] = now
+	}
+	return p
+}
+
+const (
+	// minBackoff is the wait before reconnecting after a failure that followed a success.
+	minBackoff = 100 * time.Millisecond
+	// maxBackoff bounds the wait between reconnection attempts while the database stays unreachable.
+	maxBackoff = 5 * time.Second
+	// pruneBatch is how many rows one prune statement deletes at most (one short transaction).
+	pruneBatch = 5000
+)
 
 // New returns a relay that delivers to out.
 func New(pool *pgxpool.Pool, out Deliverer, opts Options, log *slog.Logger) *Relay {
@@ -80,93 +138,132 @@ func New(pool *pgxpool.Pool, out Deliverer, opts Options, log *slog.Logger) *Rel
 	if opts.Retention <= 0 {
 		opts.Retention = 24 * time.Hour
 	}
-	r := &Relay{pool: pool, q: db.New(pool), out: out, opts: opts, log: log}
-	r.delivered.Store(-1)
-	return r
+	return &Relay{pool: pool, q: db.New(pool), out: out, opts: opts, log: log}
+}
+
+func (r *Relay) publish(p position) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.started, r.pos = true, p
+}
+
+func (r *Relay) position() (position, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.pos, r.started
 }
 
 // Backlog returns how many committed events this relay has not delivered yet and how long the
 // oldest of them has waited. Before the relay has started it returns 0, 0.
 func (r *Relay) Backlog(ctx context.Context) (int64, time.Duration, error) {
-	w := r.delivered.Load()
-	if w < 0 {
+	p, ok := r.position()
+	if !ok {
 		return 0, 0, nil
 	}
-	b, err := r.q.OutboxBacklog(ctx, w)
+	b, err := r.q.OutboxBacklog(ctx, db.OutboxBacklogParams{FromTx: p.reached, Earlier: p.waitingIDs()})
 	if err != nil {
 		return 0, 0, fmt.Errorf("relay: read backlog: %w", err)
 	}
 	return b.Events, time.Duration(b.OldestAgeSeconds * float64(time.Second)), nil
 }
 
+// InProgress returns how many transactions (of any session on the database server, with a
+// transaction id) the relay saw in progress at its last read and waits for, and how long the
+// oldest of them has been seen in progress by this relay. Their events, if they write any, are
+// delivered when they commit; the other transactions' events are not held back by them.
+func (r *Relay) InProgress() (transactions int, oldest time.Duration) {
+	p, _ := r.position()
+	now := time.Now()
+	for _, seen := range p.waiting {
+		oldest = max(oldest, now.Sub(seen))
+	}
+	return len(p.waiting), oldest
+}
+
 // Run delivers events until ctx ends. It survives database outages, retrying with backoff.
 func (r *Relay) Run(ctx context.Context) error {
-	watermark, err := r.start(ctx)
+	pos, err := r.start(ctx)
 	for err != nil {
 		r.log.Warn("relay: cannot start, retrying", "err", err)
 		if !sleep(ctx, 2*time.Second) {
 			return nil
 		}
-		watermark, err = r.start(ctx)
+		pos, err = r.start(ctx)
 	}
-	r.delivered.Store(watermark)
+	r.publish(pos)
 	go r.prune(ctx)
-	backoff := 100 * time.Millisecond
+	backoff := minBackoff
 	for ctx.Err() == nil {
-		watermark, err = r.listen(ctx, watermark)
+		var drained bool
+		pos, drained, err = r.listen(ctx, pos)
 		if ctx.Err() != nil {
 			return nil
+		}
+		if drained {
+			// The connection worked before it failed: not an outage (yet), retry quickly.
+			backoff = minBackoff
 		}
 		r.log.Warn("relay: connection lost, reconnecting", "err", err, "backoff", backoff)
 		if !sleep(ctx, backoff) {
 			return nil
 		}
-		backoff = min(2*backoff, 5*time.Second)
+		backoff = min(2*backoff, maxBackoff)
 	}
 	return nil
 }
 
-// start returns where to resume: the node's saved watermark, or (for a new node) now.
-func (r *Relay) start(ctx context.Context) (int64, error) {
-	w, err := r.q.GetRelayWatermark(ctx, r.opts.NodeID)
+// start returns where to resume: the node's saved position, or (for a new node) now.
+func (r *Relay) start(ctx context.Context) (position, error) {
+	now := time.Now()
+	saved, err := r.q.GetRelayProgress(ctx, r.opts.NodeID)
 	if errors.Is(err, pgx.ErrNoRows) {
-		w, err = r.q.FinishedTxHorizon(ctx)
+		snap, err := r.q.CurrentSnapshot(ctx)
 		if err != nil {
-			return 0, fmt.Errorf("relay: read horizon: %w", err)
+			return position{}, fmt.Errorf("relay: read snapshot: %w", err)
 		}
-		return w, r.q.SaveRelayWatermark(ctx, db.SaveRelayWatermarkParams{NodeID: r.opts.NodeID, Watermark: w})
+		p := newPosition(snap.Xmax, snap.InProgress, now)
+		if err := r.save(ctx, r.q, p); err != nil {
+			return position{}, err
+		}
+		return p, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("relay: read watermark of %s: %w", r.opts.NodeID, err)
+		return position{}, fmt.Errorf("relay: read progress of %s: %w", r.opts.NodeID, err)
 	}
+	p := newPosition(saved.Watermark, saved.InProgress, now)
 	if r.opts.ReplayDelay > 0 {
-		h, err := r.q.FinishedTxHorizon(ctx)
+		backlog, err := r.q.OutboxBacklog(ctx, db.OutboxBacklogParams{FromTx: p.reached, Earlier: p.waitingIDs()})
 		if err != nil {
-			return 0, fmt.Errorf("relay: read horizon: %w", err)
+			return position{}, fmt.Errorf("relay: read backlog: %w", err)
 		}
-		backlog, err := r.q.ListOutboxBetween(ctx, db.ListOutboxBetweenParams{FromTx: w, ToTx: h})
-		if err != nil {
-			return 0, fmt.Errorf("relay: read backlog: %w", err)
-		}
-		if len(backlog) > 0 {
+		if backlog.Events > 0 {
 			// Events committed while this node was down: give its clients time to reconnect.
-			r.log.Info("relay: backlog to replay", "node", r.opts.NodeID, "events", len(backlog), "after", r.opts.ReplayDelay)
+			r.log.Info("relay: backlog to replay", "node", r.opts.NodeID, "events", backlog.Events, "after", r.opts.ReplayDelay)
 			sleep(ctx, r.opts.ReplayDelay)
 		}
 	}
-	return w, nil
+	return p, nil
+}
+
+func (r *Relay) save(ctx context.Context, q *db.Queries, p position) error {
+	err := q.SaveRelayProgress(ctx, db.SaveRelayProgressParams{NodeID: r.opts.NodeID, Watermark: p.reached, InProgress: p.waitingIDs()})
+	if err != nil {
+		return fmt.Errorf("relay: save progress of %s: %w", r.opts.NodeID, err)
+	}
+	return nil
 }
 
 // listen holds a connection with LISTEN outbox and drains after every notification (or poll).
-func (r *Relay) listen(ctx context.Context, watermark int64) (int64, error) {
+// drained tells whether at least one drain succeeded on the connection.
+func (r *Relay) listen(ctx context.Context, pos position) (_ position, drained bool, _ error) {
 	conn, err := r.pool.Acquire(ctx)
 	if err != nil {
-		return watermark, fmt.Errorf("relay: acquire: %w", err)
+		return pos, false, fmt.Errorf("relay: acquire: %w", err)
 	}
 	defer conn.Release()
 	if _, err := conn.Exec(ctx, "LISTEN outbox"); err != nil {
 		conn.Conn().Close(ctx) //nolint:errcheck // discarding a broken connection
-		return watermark, fmt.Errorf("relay: listen: %w", err)
+		return pos, false, fmt.Errorf("relay: listen: %w", err)
 	}
 	defer func() {
 		// Do not return a LISTENing connection to the pool.
@@ -174,34 +271,61 @@ func (r *Relay) listen(ctx context.Context, watermark int64) (int64, error) {
 	}()
 	q := db.New(conn)
 	for {
-		watermark, err = r.drain(ctx, q, watermark)
+		pos, err = r.drain(ctx, q, pos)
 		if err != nil {
-			return watermark, err
+			return pos, drained, err
 		}
+		drained = true
 		wctx, cancel := context.WithTimeout(ctx, r.opts.PollInterval)
 		_, err = conn.Conn().WaitForNotification(wctx)
 		cancel()
 		if err != nil && ctx.Err() != nil {
-			return watermark, ctx.Err()
+			return pos, drained, ctx.Err()
 		}
 		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
-			return watermark, fmt.Errorf("relay: wait: %w", err)
+			return pos, drained, fmt.Errorf("relay: wait: %w", err)
 		}
 	}
 }
 
-// drain delivers the events of every transaction finished since watermark and returns the new one.
-func (r *Relay) drain(ctx context.Context, q *db.Queries, watermark int64) (int64, error) {
-	horizon, err := q.FinishedTxHorizon(ctx)
+// drain delivers the events of every transaction that finished since pos and returns the new position.
+func (r *Relay) drain(ctx context.Context, q *db.Queries, pos position) (position, error) {
+	now := time.Now()
+	snap, err := q.CurrentSnapshot(ctx)
 	if err != nil {
-		return watermark, fmt.Errorf("relay: read horizon: %w", err)
+		return pos, fmt.Errorf("relay: read snapshot: %w", err)
 	}
-	if horizon <= watermark {
-		return watermark, nil
+	if snap.InProgress == nil {
+		snap.InProgress = []int64{} // NULL would match no row
 	}
-	rows, err := q.ListOutboxBetween(ctx, db.ListOutboxBetweenParams{FromTx: watermark, ToTx: horizon})
+	running := make(map[int64]bool, len(snap.InProgress))
+	for _, x := range snap.InProgress {
+		running[x] = true
+	}
+	next := position{reached: max(snap.Xmax, pos.reached), waiting: make(map[int64]time.Time)}
+	ended := make([]int64, 0) // waited for, finished since
+	for x, seen := range pos.waiting {
+		if running[x] {
+			next.waiting[x] = seen
+		} else {
+			ended = append(ended, x)
+		}
+	}
+	for _, x := range snap.InProgress {
+		// Below pos.reached, a running transaction is one already waited for.
+		if x >= pos.reached && x < next.reached {
+			next.waiting[x] = now
+		}
+	}
+	if next.reached == pos.reached && len(ended) == 0 {
+		return pos, nil
+	}
+	// A later statement: its snapshot sees every transaction finished in snap.
+	rows, err := q.ListOutboxFinished(ctx, db.ListOutboxFinishedParams{
+		FromTx: pos.reached, ToTx: next.reached, Earlier: ended, InProgress: snap.InProgress,
+	})
 	if err != nil {
-		return watermark, fmt.Errorf("relay: read outbox: %w", err)
+		return pos, fmt.Errorf("relay: read outbox: %w", err)
 	}
 	for _, row := range rows {
 		m := events.Message{Event: row.Event, Rooms: row.Rooms, Payload: row.Payload}
@@ -215,25 +339,38 @@ func (r *Relay) drain(ctx context.Context, q *db.Queries, watermark int64) (int6
 			r.opts.Observer.Delivered(row.Event, row.CreatedAt)
 		}
 	}
-	r.delivered.Store(horizon)
+	r.publish(next)
 	if len(rows) > 0 {
-		if err := q.SaveRelayWatermark(ctx, db.SaveRelayWatermarkParams{NodeID: r.opts.NodeID, Watermark: horizon}); err != nil {
-			return horizon, fmt.Errorf("relay: save watermark: %w", err)
+		// Without events, the saved position stays valid: resuming from it delivers nothing again.
+		if err := r.save(ctx, q, next); err != nil {
+			return next, err
 		}
 	}
-	return horizon, nil
+	return next, nil
 }
 
-// prune deletes events older than the retention window, every few minutes.
+// prune deletes events older than the retention window, every few minutes, a batch at a time.
 func (r *Relay) prune(ctx context.Context) {
 	t := time.NewTicker(5 * time.Minute)
 	defer t.Stop()
 	for {
-		n, err := r.q.PruneOutbox(ctx, time.Now().Add(-r.opts.Retention))
-		if err != nil && ctx.Err() == nil {
-			r.log.Warn("relay: prune outbox", "err", err)
-		} else if n > 0 {
-			r.log.Info("relay: pruned outbox", "rows", n)
+		before := time.Now().Add(-r.opts.Retention)
+		var total int64
+		for ctx.Err() == nil {
+			n, err := r.q.PruneOutbox(ctx, db.PruneOutboxParams{Before: before, MaxRows: pruneBatch})
+			if err != nil {
+				if ctx.Err() == nil {
+					r.log.Warn("relay: prune outbox", "err", err)
+				}
+				break
+			}
+			total += n
+			if n < pruneBatch {
+				break
+			}
+		}
+		if total > 0 {
+			r.log.Info("relay: pruned outbox", "rows", total)
 		}
 		select {
 		case <-ctx.Done():

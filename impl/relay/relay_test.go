@@ -2,14 +2,19 @@ package relay_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"artisan-notify/gen/db"
 	"artisan-notify/gen/events"
 	"artisan-notify/impl/relay"
 	"artisan-notify/impl/testdb"
@@ -81,40 +86,236 @@ func newPool(t *testing.T) *pgxpool.Pool {
 
 const insertSQL = `INSERT INTO outbox (event, rooms, payload) VALUES ('artisan-request:rejected', '{pdg-notifications}', $1)`
 
-// A transaction that commits after a later one must not be skipped, and nothing is delivered twice.
-func TestRelayDeliversLateCommitsInOrderOnce(t *testing.T) {
+// holdOpen begins a transaction on its own connection and gives it a transaction id, as any
+// writing transaction has; it is rolled back at the end of the test unless committed.
+func holdOpen(t *testing.T, pool *pgxpool.Pool) pgx.Tx {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tx.Rollback(ctx) }) // a no-op once committed
+	if _, err := tx.Exec(ctx, "SELECT pg_current_xact_id()"); err != nil {
+		t.Fatal(err)
+	}
+	return tx
+}
+
+// deliveredWithin fails unless rec holds exactly want within d, and returns how long it took.
+func deliveredWithin(t *testing.T, rec *recorder, d time.Duration, want ...string) time.Duration {
+	t.Helper()
+	began := time.Now()
+	for {
+		got := rec.snapshot()
+		if slices.Equal(got, want) {
+			return time.Since(began)
+		}
+		if len(got) > len(want) || time.Since(began) > d {
+			t.Fatalf("after %v delivered %v, want %v", time.Since(began).Round(time.Millisecond), got, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// An open transaction that has nothing to do with the outbox does not hold back the events of
+// the transactions that commit while it stays open.
+func TestRelayDeliversPastAnOpenTransaction(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := newPool(t)
+	rec := &recorder{}
+	start(t, pool, rec, "node-open")
+
+	open := holdOpen(t, pool)
+	for i, payload := range []string{`{"contact_id":1}`, `{"contact_id":2}`} {
+		if _, err := pool.Exec(ctx, insertSQL, payload); err != nil {
+			t.Fatal(err)
+		}
+		want := []string{`{"contact_id": 1}`, `{"contact_id": 2}`}[:i+1]
+		took := deliveredWithin(t, rec, time.Second, want...)
+		t.Logf("event %d delivered %v after its commit, with a transaction open", i+1, took.Round(time.Millisecond))
+	}
+	if err := open.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond) // several polls
+	deliveredWithin(t, rec, 0, `{"contact_id": 1}`, `{"contact_id": 2}`)
+}
+
+// A transaction that commits after a later one (it took its id first) is not skipped: its event
+// is delivered when it commits, the later one's at once; nothing is delivered twice.
+func TestRelayDeliversLateCommitsOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := newPool(t)
 	rec := &recorder{}
 	start(t, pool, rec, "node-a")
 
-	early, err := pool.Begin(ctx) // takes its transaction id first, commits last
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer early.Rollback(ctx) //nolint:errcheck // a no-op once committed
+	early := holdOpen(t, pool) // takes its transaction id first, commits last
 	if _, err := early.Exec(ctx, insertSQL, `{"contact_id":1}`); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := pool.Exec(ctx, insertSQL, `{"contact_id":2}`); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(500 * time.Millisecond) // several polls: the committed event must wait for the earlier transaction
-	if got := rec.snapshot(); len(got) != 0 {
-		t.Fatalf("delivered %v while an earlier transaction was still open", got)
-	}
+	deliveredWithin(t, rec, time.Second, `{"contact_id": 2}`)
+	time.Sleep(500 * time.Millisecond) // several polls: the open transaction's event waits
+	deliveredWithin(t, rec, 0, `{"contact_id": 2}`)
 	if err := early.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	got := rec.waitFor(t, 2)
-	if len(got) != 2 || got[0] != `{"contact_id": 1}` || got[1] != `{"contact_id": 2}` {
-		t.Fatalf("delivered %v, want contact 1 then 2", got)
+	deliveredWithin(t, rec, time.Second, `{"contact_id": 2}`, `{"contact_id": 1}`)
+	if _, err := pool.Exec(ctx, insertSQL, `{"contact_id":3}`); err != nil {
+		t.Fatal(err)
 	}
+	deliveredWithin(t, rec, time.Second, `{"contact_id": 2}`, `{"contact_id": 1}`, `{"contact_id": 3}`)
 	time.Sleep(500 * time.Millisecond)
-	if got := rec.snapshot(); len(got) != 2 {
-		t.Fatalf("delivered again: %v", got)
+	deliveredWithin(t, rec, 0, `{"contact_id": 2}`, `{"contact_id": 1}`, `{"contact_id": 3}`)
+}
+
+// A relay stopped while it waits for an open transaction resumes waiting for it: the event that
+// transaction commits while the relay is down is delivered after the restart, once, and the
+// events delivered before are not delivered again.
+func TestRelayResumesWaitingForOpenTransactions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := newPool(t)
+	first := &recorder{}
+	stop := start(t, pool, first, "node-w")
+
+	early := holdOpen(t, pool)
+	if _, err := early.Exec(ctx, insertSQL, `{"contact_id":1}`); err != nil {
+		t.Fatal(err)
 	}
+	if _, err := pool.Exec(ctx, insertSQL, `{"contact_id":2}`); err != nil { // saves the relay's progress
+		t.Fatal(err)
+	}
+	deliveredWithin(t, first, time.Second, `{"contact_id": 2}`)
+	stop()
+	if err := early.Commit(ctx); err != nil { // while the relay is down
+		t.Fatal(err)
+	}
+	second := &recorder{}
+	start(t, pool, second, "node-w")
+	deliveredWithin(t, second, 5*time.Second, `{"contact_id": 1}`)
+	time.Sleep(500 * time.Millisecond)
+	deliveredWithin(t, second, 0, `{"contact_id": 1}`)
+}
+
+// After a failure that followed a working connection, the relay reconnects quickly: its backoff
+// starts again from the minimum instead of growing with every failure since the start.
+func TestRelayBackoffResetsAfterSuccess(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := testdb.New(t)
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ConnConfig.RuntimeParams["application_name"] = "relay-under-test"
+	relayPool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(relayPool.Close)
+	rec := &recorder{}
+	start(t, relayPool, rec, "node-k")
+
+	var want []string
+	for round := range 7 { // without a reset, the 6th wait would be 3.2 s, the 7th 5 s
+		if _, err := pool.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+			WHERE application_name = 'relay-under-test' AND datname = current_database()`); err != nil {
+			t.Fatal(err)
+		}
+		payload := fmt.Sprintf(`{"contact_id": %d}`, round+1)
+		if _, err := pool.Exec(ctx, insertSQL, payload); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, payload)
+		took := deliveredWithin(t, rec, 2*time.Second, want...)
+		t.Logf("round %d: delivered %v after the connection was killed", round+1, took.Round(time.Millisecond))
+	}
+}
+
+// The prune statement finds the old rows through the created_at index, not by reading the table.
+func TestPruneUsesTheCreatedAtIndex(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := testdb.New(t)
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tracer := &sqlRecorder{}
+	cfg.ConnConfig.Tracer = tracer
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	// A day of events, one every few seconds, the oldest beyond the retention window.
+	if _, err := pool.Exec(ctx, `INSERT INTO outbox (event, rooms, payload, created_at)
+		SELECT 'artisan-request:new', '{pdg-notifications}', '{}', now() - g * interval '3 seconds'
+		FROM generate_series(1, 40000) AS g`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, "ANALYZE outbox"); err != nil {
+		t.Fatal(err)
+	}
+	before := time.Now().Add(-24 * time.Hour)
+	n, err := db.New(pool).PruneOutbox(ctx, db.PruneOutboxParams{Before: before, MaxRows: 5000})
+	if err != nil || n != 5000 { // one batch of the 11200 old rows
+		t.Fatalf("pruned %d rows (%v), want a batch of 5000", n, err)
+	}
+	stmt := tracer.last("DELETE FROM outbox")
+	if stmt == "" {
+		t.Fatal("the prune statement was not seen")
+	}
+	rows, err := pool.Query(ctx, "EXPLAIN "+stmt, before, 5000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := strings.Join(lines, "\n")
+	t.Logf("plan:\n%s", plan)
+	if !strings.Contains(plan, "outbox_created_at_idx") || strings.Contains(plan, "Seq Scan") {
+		t.Fatalf("the prune does not use outbox_created_at_idx:\n%s", plan)
+	}
+}
+
+// sqlRecorder remembers the SQL of the statements run.
+type sqlRecorder struct {
+	mu   sync.Mutex
+	stmt []string
+}
+
+func (s *sqlRecorder) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stmt = append(s.stmt, data.SQL)
+	return ctx
+}
+
+func (s *sqlRecorder) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (s *sqlRecorder) last(contains string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, q := range slices.Backward(s.stmt) {
+		if strings.Contains(q, contains) {
+			return q
+		}
+	}
+	return ""
 }
 
 // A relay that stops and starts again resumes where it stopped: events committed while it was
