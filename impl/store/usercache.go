@@ -10,10 +10,13 @@ import (
 
 // userCache keeps recently loaded users, so that an authenticated request or handshake costs
 // no database round trip. Entries are dropped when the outbox says the user changed (PDG right,
-// tokens, artisan decision) on any node, and after ttl in any case.
+// tokens, artisan decision) on any node, and after ttl in any case. A generation number, moved by
+// every drop, keeps a load that raced with a drop (it may have read the user before the change
+// committed) from caching what it read: that load's caller gets it, the next read loads again.
 type userCache struct {
 	ttl     time.Duration
 	mu      sync.Mutex
+	gen     uint64
 	entries map[int64]cachedUser
 	swept   time.Time
 }
@@ -37,19 +40,24 @@ func (s *Store) WithReadCache(ttl time.Duration) *Store {
 	return &c
 }
 
-func (c *userCache) get(id int64, now time.Time) (User, bool) {
+// get returns the cached user, or the generation to pass to put after loading it.
+func (c *userCache) get(id int64, now time.Time) (User, uint64, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[id]
 	if !ok || now.After(e.expires) {
-		return User{}, false
+		return User{}, c.gen, false
 	}
-	return e.user, true
+	return e.user, c.gen, true
 }
 
-func (c *userCache) put(u User, now time.Time) {
+// put caches u, loaded after get returned gen, unless a drop happened since.
+func (c *userCache) put(gen uint64, u User, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
 	if now.Sub(c.swept) > c.ttl || len(c.entries) >= maxCachedUsers {
 		for id, e := range c.entries {
 			if now.After(e.expires) || len(c.entries) >= maxCachedUsers {
@@ -61,9 +69,11 @@ func (c *userCache) put(u User, now time.Time) {
 	c.entries[u.ID] = cachedUser{user: u, expires: now.Add(c.ttl)}
 }
 
+// drop removes the user; loads in flight (of any user) will not cache their result.
 func (c *userCache) drop(id int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen++
 	delete(c.entries, id)
 }
 
@@ -91,12 +101,13 @@ func (s *Store) Deliver(m events.Message) error {
 // cachedUser returns the user from the cache, or loads and caches it.
 func (s *Store) cachedUser(id int64, load func() (User, error)) (User, error) {
 	now := time.Now()
-	if u, ok := s.users.get(id, now); ok {
+	u, gen, ok := s.users.get(id, now)
+	if ok {
 		return u, nil
 	}
 	u, err := load()
 	if err == nil {
-		s.users.put(u, now)
+		s.users.put(gen, u, now)
 	}
 	return u, err
 }

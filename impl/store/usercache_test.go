@@ -1,0 +1,61 @@
+package store_test
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"artisan-notify/gen/events"
+	"artisan-notify/impl/store"
+	"artisan-notify/impl/testdb"
+)
+
+// A load that read the user before a revocation, and finishes after the relay dropped the user,
+// does not cache what it read: the next read sees the revocation, not the old user for the TTL.
+func TestUserCacheKeepsNoLoadThatRacedWithADrop(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, testdb.New(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	plain := store.New(pool)
+	cached := store.New(pool).WithReadCache(time.Minute)
+	email := "race@example.com"
+	u, err := plain.Register(ctx, store.NewContact{Prenom: "A", Nom: "B", Email: email, PasswordHash: "x", TypeCompte: "Client"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plain.GrantPDG(ctx, email); err != nil {
+		t.Fatal(err)
+	}
+
+	got, err := cached.UserLoadedThen(ctx, u.ID, func() {
+		// Between the load's read and its caching: the revocation commits, and the relay hands
+		// the cache the outbox message it wrote.
+		if _, err := plain.RevokePDG(ctx, email); err != nil {
+			t.Error(err)
+		}
+		msg := events.Message{Event: store.UserChanged, Payload: []byte(`{"contact_id":` + strconv.FormatInt(u.ID, 10) + `}`)}
+		if err := cached.Deliver(msg); err != nil {
+			t.Error(err)
+		}
+	})
+	if err != nil || !got.IsPDG {
+		t.Fatalf("the load in flight read %+v (%v), want the user before the revocation", got, err)
+	}
+	if got, err := cached.User(ctx, u.ID); err != nil || got.IsPDG {
+		t.Fatalf("after the revocation was delivered the cache answered %+v (%v): the raced load was cached", got, err)
+	}
+	// Loads that did not race are cached as before.
+	if _, err := plain.GrantPDG(ctx, email); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := cached.User(ctx, u.ID); got.IsPDG {
+		t.Fatal("the cache answered from the database: it is not caching")
+	}
+}
