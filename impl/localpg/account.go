@@ -111,3 +111,11 @@ func (a account) checkReachable(dir string) error {
 		}
 	}
 }
+
+// uid is the account's user id.
+func (a account) uid() int {
+	if a.cred == nil {
+		return os.Geteuid()
+	}
+	return int(a.cred.Uid)
+}

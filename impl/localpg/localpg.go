@@ -1,7 +1,17 @@
-// Package localpg runs a private PostgreSQL server on the loopback interface,
-// started and stopped from Go, for `go run ./cmd/server` without DATABASE_URL
-// and for tests when no database is configured. It needs the PostgreSQL server
-// programs (initdb, pg_ctl) installed; it downloads nothing.
+// Package localpg runs a private PostgreSQL server, started and stopped from
+// Go, for `go run ./cmd/server` without DATABASE_URL and for tests when no
+// database is configured. It needs the PostgreSQL server programs (initdb,
+// pg_ctl) installed; it downloads nothing.
+//
+// The server listens on no TCP port: only on a Unix socket in the data
+// directory (mode 0700, owned by the account that runs PostgreSQL), so only
+// that account and root can connect, and they need no password (trust): they
+// can read the data files anyway. Every start rewrites pg_hba.conf to accept
+// socket connections only, and sets listen_addresses to the empty string and
+// unix_socket_permissions to 0700 in postgresql.auto.conf, which secures a
+// data directory created by an earlier version (trust over TCP on 127.0.0.1,
+// open to every local account). A data directory whose socket path would be
+// too long for Unix sockets gets its socket in a private temporary directory.
 //
 // The cluster lives in Options.DataDir and survives restarts. Its log is the
 // file next to the data directory named after it with ".log" appended
@@ -27,7 +37,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -42,16 +51,24 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// superuser is the role initdb creates and URL connects as (trust auth, no password).
+// superuser is the role initdb creates and URL connects as (trust auth over
+// the private socket, no password).
 const superuser = "postgres"
+
+// defaultPort numbers the socket (.s.PGSQL.5432) when Options.Port is 0.
+const defaultPort = 5432
+
+// maxSocketPath is the longest Unix socket path (sun_path holds 108 bytes with the final NUL).
+const maxSocketPath = 107
 
 // Options configure Start.
 type Options struct {
 	// DataDir holds the cluster; required. It is created (mode 0700) and
 	// initialised if it holds no cluster; its data survives Stop and Start.
 	DataDir string
-	// Port is the loopback TCP port; 0 picks a free one. When reusing a running
-	// server, a Port other than 0 must be the one it listens on.
+	// Port numbers the Unix socket (.s.PGSQL.<Port>), as PostgreSQL does;
+	// 0 means 5432. Nothing listens on TCP. When reusing a running server, a
+	// Port other than 0 must be the one it uses.
 	Port int
 	// Logger receives start and stop messages; nil discards them.
 	Logger *slog.Logger
@@ -70,7 +87,8 @@ type Options struct {
 type Server struct {
 	dataDir string
 	logPath string
-	sockDir string // created by Start, removed by Stop; empty when reused
+	sockDir string // the directory of the Unix socket: the data directory, or tmpSock
+	tmpSock bool   // sockDir is a temporary directory Start created, removed by Stop
 	port    int
 	db      string
 	owned   bool // started by this Server, so Stop stops it
@@ -101,7 +119,9 @@ func DefaultDataDir() string {
 }
 
 // Start initialises opts.DataDir if it holds no cluster, starts PostgreSQL on
-// 127.0.0.1 (or reuses the server already running there), creates the database
+// its private Unix socket (or reuses the server already running there, unless
+// it listens on TCP, as earlier versions did: then it asks to stop it first),
+// secures the configuration of a stopped cluster, creates the database
 // if missing and returns once it accepts connections. It returns an error
 // wrapping ErrNotInstalled if initdb and pg_ctl cannot be found; other errors
 // carry the tail of the server log.
@@ -119,7 +139,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("start local postgres in %s: %w", dir, err)
 	}
 	if err := s.start(ctx, opts); err != nil {
-		if !s.owned && s.sockDir != "" {
+		if !s.owned && s.tmpSock {
 			os.RemoveAll(s.sockDir)
 		}
 		if s.owned {
@@ -162,18 +182,19 @@ func newServer(ctx context.Context, dir string, opts Options) (*Server, error) {
 	return s, nil
 }
 
-// URL returns the connection string, postgres://postgres@127.0.0.1:PORT/DB?sslmode=disable.
+// URL returns the connection string, over the Unix socket:
+// postgres://postgres@/DB?host=SOCKET_DIR&port=PORT&sslmode=disable.
 func (s *Server) URL() string {
 	return s.urlFor(s.db)
 }
 
 func (s *Server) urlFor(db string) string {
+	q := url.Values{"host": {s.sockDir}, "port": {strconv.Itoa(s.port)}, "sslmode": {"disable"}}
 	u := url.URL{
 		Scheme:   "postgres",
 		User:     url.User(superuser),
-		Host:     net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)),
 		Path:     "/" + db,
-		RawQuery: "sslmode=disable",
+		RawQuery: q.Encode(),
 	}
 	return u.String()
 }
@@ -200,7 +221,7 @@ func (s *Server) Stop(ctx context.Context) error {
 			return fmt.Errorf("stop local postgres in %s: %w\n%s%s", s.dataDir, err, out, logTail(s.logPath, logStart))
 		}
 	}
-	if s.sockDir != "" {
+	if s.tmpSock {
 		if err := os.RemoveAll(s.sockDir); err != nil {
 			s.log.Warn("remove postgres socket directory", "dir", s.sockDir, "err", err)
 		}
@@ -231,6 +252,9 @@ func (s *Server) start(ctx context.Context, opts Options) error {
 	} else {
 		if err := s.initdb(ctx); err != nil {
 			return err
+		}
+		if err := s.secure(); err != nil {
+			return fmt.Errorf("restrict access to the socket: %w", err)
 		}
 		if err := s.startServer(ctx, opts); err != nil {
 			return err
@@ -327,15 +351,59 @@ func (s *Server) reuse(wantPort int) error {
 	if err != nil {
 		return fmt.Errorf("read port of the running server: %w", err)
 	}
-	if addr := strings.TrimSpace(lines[5]); addr == "" {
-		return fmt.Errorf("a server already running on it does not listen on TCP; stop it with `pg_ctl -D %s stop`", s.dataDir)
+	if addr := strings.TrimSpace(lines[5]); addr != "" {
+		return fmt.Errorf("a server already running on it (started by an earlier version) listens on TCP %s port %d, "+
+			"where every local account can connect without a password; stop it with %s and start again",
+			addr, port, s.stopCommand())
+	}
+	sockDir := strings.TrimSpace(lines[4])
+	if i := strings.IndexByte(sockDir, ','); i >= 0 {
+		sockDir = sockDir[:i]
+	}
+	if err := s.checkPrivate(sockDir); err != nil {
+		return fmt.Errorf("a server already running on it: %w; stop it with %s and start again", err, s.stopCommand())
 	}
 	if wantPort != 0 && wantPort != port {
-		return fmt.Errorf("a server already running on it uses port %d, not %d; stop it with `pg_ctl -D %s stop`",
-			port, wantPort, s.dataDir)
+		return fmt.Errorf("a server already running on it uses port %d, not %d; stop it with %s",
+			port, wantPort, s.stopCommand())
 	}
 	s.port = port
-	s.log.Info("reusing local postgres already running", "data_dir", s.dataDir, "port", port)
+	s.sockDir = sockDir
+	s.log.Info("reusing local postgres already running", "data_dir", s.dataDir, "socket_dir", sockDir, "port", port)
+	return nil
+}
+
+// stopCommand is the shell command that stops the server on the data directory.
+func (s *Server) stopCommand() string {
+	cmd := quoteIfNeeded(s.bin.pgCtl) + " -D " + quoteIfNeeded(s.dataDir) + " stop"
+	if s.acct.cred != nil {
+		return "`su " + s.acct.name + " -s /bin/sh -c " + quoteIfNeeded(cmd) + "`"
+	}
+	return "`" + cmd + "`"
+}
+
+// quoteIfNeeded quotes s for /bin/sh unless it is made of safe characters only.
+func quoteIfNeeded(s string) string {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+=:@", r)) {
+			return shellQuote(s)
+		}
+	}
+	return s
+}
+
+// checkPrivate returns an error unless dir is a directory of mode 0700 owned by the account.
+func (s *Server) checkPrivate(dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("socket directory: %w", err)
+	}
+	if !fi.IsDir() || fi.Mode().Perm() != 0o700 {
+		return fmt.Errorf("socket directory %s has mode %v, not 0700: other local accounts may connect", dir, fi.Mode())
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != s.acct.uid() {
+		return fmt.Errorf("socket directory %s belongs to uid %d, not to %s", dir, st.Uid, s.acct.name)
+	}
 	return nil
 }
 
@@ -345,7 +413,7 @@ func (s *Server) initdb(ctx context.Context) error {
 		return nil
 	}
 	begin := time.Now()
-	out, err := s.run(ctx, s.bin.initdb, "-D", s.dataDir, "-A", "trust", "-U", superuser,
+	out, err := s.run(ctx, s.bin.initdb, "-D", s.dataDir, "--auth-local=trust", "--auth-host=reject", "-U", superuser,
 		"-E", "UTF8", "--locale=C", "--no-sync")
 	if err != nil {
 		return fmt.Errorf("initdb: %w\n%s", err, out)
@@ -354,45 +422,57 @@ func (s *Server) initdb(ctx context.Context) error {
 	return nil
 }
 
-// startServer runs pg_ctl start; with Port 0 it retries on another free port
-// if the one picked was taken meanwhile.
+// startServer runs pg_ctl start, the server listening on its Unix socket only.
 func (s *Server) startServer(ctx context.Context, opts Options) error {
-	sockDir, err := os.MkdirTemp("", "artisan-pg-")
-	if err != nil {
-		return err
+	s.port = opts.Port
+	if s.port == 0 {
+		s.port = defaultPort
 	}
-	s.sockDir = sockDir
-	if err := s.acct.chown(sockDir); err != nil {
-		return fmt.Errorf("give socket directory to user %s: %w", s.acct.name, err)
+	if err := s.makeSocketDir(); err != nil {
+		return err
 	}
 	settings := "-c fsync=on"
 	if opts.Fast {
 		settings = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 	}
-	for attempt := 1; ; attempt++ {
-		s.port = opts.Port
-		if s.port == 0 {
-			if s.port, err = freePort(); err != nil {
-				return err
-			}
-		}
-		logStart := fileSize(s.logPath)
-		serverOpts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 %s", s.port, shellQuote(sockDir), settings)
-		out, err := s.run(ctx, s.bin.pgCtl, "start", "-w", "-t", "60", "-D", s.dataDir, "-l", s.logPath, "-o", serverOpts)
-		if err == nil {
-			s.owned = true
-			return nil
-		}
-		tail := logTail(s.logPath, logStart)
-		if opts.Port == 0 && attempt < 3 && strings.Contains(tail, "already in use") {
-			continue
-		}
-		if running, _ := s.running(context.WithoutCancel(ctx)); running {
-			// pg_ctl may have timed out on a server that is still starting; stop it.
-			s.owned = true
-		}
-		return fmt.Errorf("pg_ctl start: %w\n%s%s", err, out, tail)
+	// The command line overrides postgresql.conf and postgresql.auto.conf.
+	serverOpts := fmt.Sprintf("-p %d -k %s -c listen_addresses='' -c unix_socket_permissions=0700 %s",
+		s.port, shellQuote(s.sockDir), settings)
+	logStart := fileSize(s.logPath)
+	out, err := s.run(ctx, s.bin.pgCtl, "start", "-w", "-t", "60", "-D", s.dataDir, "-l", s.logPath, "-o", serverOpts)
+	if err == nil {
+		s.owned = true
+		return nil
 	}
+	tail := logTail(s.logPath, logStart)
+	if running, _ := s.running(context.WithoutCancel(ctx)); running {
+		// pg_ctl may have timed out on a server that is still starting; stop it.
+		s.owned = true
+	}
+	return fmt.Errorf("pg_ctl start: %w\n%s%s", err, out, tail)
+}
+
+// makeSocketDir picks the socket directory: the data directory (mode 0700,
+// owned by the account), unless the socket path would be too long, or the
+// path holds characters unix_socket_directories cannot take; then a new
+// private temporary directory.
+func (s *Server) makeSocketDir() error {
+	sock := filepath.Join(s.dataDir, ".s.PGSQL."+strconv.Itoa(s.port))
+	if len(sock) <= maxSocketPath && !strings.ContainsAny(s.dataDir, ", \t\n\"'\\") {
+		s.sockDir = s.dataDir
+		return s.checkPrivate(s.sockDir)
+	}
+	dir, err := os.MkdirTemp("", "artisan-pg-") // mode 0700
+	if err != nil {
+		return err
+	}
+	s.sockDir, s.tmpSock = dir, true
+	if err := s.acct.chown(dir); err != nil {
+		return fmt.Errorf("give socket directory to user %s: %w", s.acct.name, err)
+	}
+	s.log.Info("local postgres socket in a temporary directory: the data directory's path is too long for a socket",
+		"socket_dir", dir, "data_dir", s.dataDir)
+	return nil
 }
 
 // waitReady returns once the server accepts connections, or after 30 s.
@@ -406,7 +486,7 @@ func (s *Server) waitReady(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("wait for postgres on port %d: %w%s", s.port, err, logTail(s.logPath, fileSize(s.logPath)-2048))
+			return fmt.Errorf("wait for postgres on socket %s port %d: %w%s", s.sockDir, s.port, err, logTail(s.logPath, fileSize(s.logPath)-2048))
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
@@ -474,16 +554,6 @@ func lockFile(ctx context.Context, path string) (func(), error) {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-}
-
-// freePort returns a loopback TCP port nothing listens on right now.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("pick a free port: %w", err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	return port, l.Close()
 }
 
 func fileSize(path string) int64 {
