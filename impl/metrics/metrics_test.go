@@ -55,6 +55,7 @@ func TestMetricsMoveDuringAFlow(t *testing.T) {
 	for _, name := range []string{
 		`artisan_notify_sockets_connected{role="pdg"}`, `artisan_notify_sockets_connected{role="other"}`,
 		`artisan_notify_outbox_backlog_events`, `artisan_notify_relay_lag_seconds`,
+		`artisan_notify_relay_open_transactions`, `artisan_notify_relay_oldest_open_transaction_seconds`,
 		`artisan_notify_db_pool_max_conns`, `artisan_notify_db_pool_acquires_total`,
 		`go_goroutines`, `process_resident_memory_bytes`,
 	} {
@@ -115,5 +116,52 @@ func TestMetricsMoveDuringAFlow(t *testing.T) {
 	}
 	if n := after[`artisan_notify_outbox_backlog_events`]; n != 0 {
 		t.Errorf("outbox backlog after delivery = %v, want 0", n)
+	}
+}
+
+// A transaction left open on the server's database shows in the relay's open transaction gauges,
+// which an alert can watch, while the events of other transactions still flow.
+func TestMetricsShowATransactionLeftOpen(t *testing.T) {
+	t.Parallel()
+	s := apptest.Start(t, nil)
+	ctx := context.Background()
+	tx, err := s.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // rolled back below
+	if _, err := tx.Exec(ctx, "SELECT pg_current_xact_id()"); err != nil {
+		t.Fatal(err)
+	}
+	const open, oldest = `artisan_notify_relay_open_transactions`, `artisan_notify_relay_oldest_open_transaction_seconds`
+	const event = `artisan_notify_events_emitted_total{event="artisan-request:new"}`
+	before := scrape(t, s.URL)
+	s.Register(t, "Artisan", "Artisan/Promoteur")
+	var m map[string]float64
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		m = scrape(t, s.URL)
+		if m[open] >= 1 && m[oldest] >= 3 && m[event] > before[event] {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("with a transaction open for %v: %s = %v, %s = %v, %s moved by %v",
+				15*time.Second, open, m[open], oldest, m[oldest], event, m[event]-before[event])
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if n := m[`artisan_notify_outbox_backlog_events`]; n != 0 {
+		t.Errorf("outbox backlog with a transaction open = %v, want 0: events are held back", n)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Other tests' transactions may be open on the same server, but not for as long.
+	deadline = time.Now().Add(15 * time.Second)
+	for m = scrape(t, s.URL); m[oldest] >= 3; m = scrape(t, s.URL) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s = %v after the transaction ended", oldest, m[oldest])
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
