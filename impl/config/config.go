@@ -45,8 +45,12 @@ type Config struct {
 	FaultCrashBeforeEmit bool
 }
 
-// MinSecretLen is the shortest JWT_SECRET accepted outside dev mode (RFC 8725 3.5: a key as long as the hash).
+// MinSecretLen is the shortest JWT_SECRET accepted, in dev mode too (RFC 8725 3.5: a key as long as the hash).
 const MinSecretLen = 32
+
+// ExampleSecret is the placeholder JWT_SECRET of deploy/env.example, refused like any secret
+// containing CHANGE-ME.
+const ExampleSecret = "CHANGE-ME-to-64-hex-characters-from-openssl-rand-hex-32-xxxxxxxxxxx"
 
 // Load reads the configuration from getenv (os.Getenv in production).
 // defaultDataDir is the local PostgreSQL data directory used when DATA_DIR is unset.
@@ -70,6 +74,9 @@ func Load(getenv func(string) string, defaultDataDir string) (Config, error) {
 	var errs []error
 	if v := getenv("APP_ENV"); v != "" && v != "production" && v != "development" {
 		errs = append(errs, fmt.Errorf("APP_ENV=%q: want production or development", v))
+	}
+	if !c.DevMode && c.DatabaseURL == "" {
+		errs = append(errs, errors.New("DATABASE_URL is required when APP_ENV=production (the embedded PostgreSQL is for development)"))
 	}
 	if v := getenv("PORT"); v != "" {
 		p, err := strconv.Atoi(v)
@@ -169,15 +176,32 @@ func Load(getenv func(string) string, defaultDataDir string) (Config, error) {
 		}
 		c.JWTSecret = []byte(hex.EncodeToString(b))
 		c.JWTSecretGenerated = true
-	case len(secret) < MinSecretLen && !c.DevMode:
-		errs = append(errs, fmt.Errorf("JWT_SECRET is %d bytes: at least %d are required when APP_ENV=production", len(secret), MinSecretLen))
 	default:
+		if err := checkSecret(secret); err != nil {
+			errs = append(errs, err)
+			break
+		}
 		c.JWTSecret = []byte(secret)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("configuration: %w", err)
 	}
 	return c, nil
+}
+
+// checkSecret returns an error, which does not show the secret, if secret is a placeholder or
+// shorter than MinSecretLen.
+func checkSecret(secret string) error {
+	lower := strings.ToLower(secret)
+	for _, p := range []string{strings.ToLower(ExampleSecret), "change-me", "changeme", "change_me", "change me"} {
+		if strings.Contains(lower, p) {
+			return errors.New("JWT_SECRET is a placeholder (it contains CHANGE-ME): generate one with `openssl rand -hex 32`")
+		}
+	}
+	if len(secret) < MinSecretLen {
+		return fmt.Errorf("JWT_SECRET is %d bytes: at least %d are required (generate one with `openssl rand -hex 32`)", len(secret), MinSecretLen)
+	}
+	return nil
 }
 
 // LogValue logs the configuration with secrets masked.

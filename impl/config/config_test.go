@@ -3,6 +3,7 @@ package config_test
 import (
 	"bytes"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -63,7 +64,7 @@ func TestLoadOverrides(t *testing.T) {
 		"DATA_DIR":                   "/tmp/pg",
 		"FRONTEND_URL":               "https://app.example.com/",
 		"REDIS_URL":                  "redis://cache:6379",
-		"JWT_SECRET":                 "short-is-fine-in-dev",
+		"JWT_SECRET":                 "a-dev-secret-of-at-least-32-bytes",
 		"JWT_TTL":                    "1h",
 		"RATE_LIMIT_AUTH_PER_MINUTE": "0",
 		"LOG_LEVEL":                  "debug",
@@ -79,7 +80,7 @@ func TestLoadOverrides(t *testing.T) {
 		{"DataDir", c.DataDir, "/tmp/pg"},
 		{"FrontendURL (trailing slash dropped: it is compared to Origin)", c.FrontendURL, "https://app.example.com"},
 		{"RedisURL", c.RedisURL, "redis://cache:6379"},
-		{"JWTSecret", string(c.JWTSecret), "short-is-fine-in-dev"},
+		{"JWTSecret", string(c.JWTSecret), "a-dev-secret-of-at-least-32-bytes"},
 		{"JWTSecretGenerated", c.JWTSecretGenerated, false},
 		{"TokenTTL", c.TokenTTL, time.Hour},
 		{"RateLimitAuthPerMinute", c.RateLimitAuthPerMinute, 0},
@@ -106,7 +107,7 @@ func TestLoadProductionSecret(t *testing.T) {
 		{"longer", long + long, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := load(t, map[string]string{"APP_ENV": "production", "JWT_SECRET": tc.secret})
+			c, err := load(t, map[string]string{"APP_ENV": "production", "JWT_SECRET": tc.secret, "DATABASE_URL": "postgres://app@db.internal/app"})
 			if tc.wantErr {
 				if err == nil || !strings.Contains(err.Error(), "JWT_SECRET") {
 					t.Fatalf("Load = %v, want an error naming JWT_SECRET", err)
@@ -120,6 +121,54 @@ func TestLoadProductionSecret(t *testing.T) {
 				t.Errorf("secret %q generated=%v dev=%v, want the given secret outside dev mode", c.JWTSecret, c.JWTSecretGenerated, c.DevMode)
 			}
 		})
+	}
+}
+
+// Weak secrets are refused whenever JWT_SECRET is set, in dev mode too (before: any length in dev
+// mode, and the placeholder of deploy/env.example in production); the error never shows them.
+func TestLoadRejectsWeakSecrets(t *testing.T) {
+	long := strings.Repeat("s", config.MinSecretLen)
+	for _, tc := range []struct{ name, secret string }{
+		{"one byte", "Q"},
+		{"one byte short", long[1:]},
+		{"the deploy/env.example placeholder", config.ExampleSecret},
+		{"the placeholder lowercased", strings.ToLower(config.ExampleSecret)},
+		{"CHANGE-ME inside", "0123456789abcdef-CHANGE-ME-0123456789abcdef"},
+		{"changeme inside", "0123456789abcdef-changeme-0123456789abcdef"},
+		{"ChangeMe inside", "0123456789abcdefChangeMe0123456789abcdef"},
+	} {
+		for _, appEnv := range []string{"", "development", "production"} {
+			t.Run(tc.name+"/APP_ENV="+appEnv, func(t *testing.T) {
+				_, err := load(t, map[string]string{"APP_ENV": appEnv, "JWT_SECRET": tc.secret, "DATABASE_URL": "postgres://app@db.internal/app"})
+				if err == nil || !strings.Contains(err.Error(), "JWT_SECRET") {
+					t.Fatalf("Load = %v, want an error naming JWT_SECRET", err)
+				}
+				if strings.Contains(err.Error(), tc.secret) {
+					t.Errorf("error %q shows the secret", err)
+				}
+			})
+		}
+	}
+	// Unset in dev mode: a random secret, as before.
+	if c := mustLoad(t, map[string]string{"APP_ENV": "development"}); !c.JWTSecretGenerated || len(c.JWTSecret) < config.MinSecretLen {
+		t.Errorf("no JWT_SECRET in dev mode: generated=%v, %d bytes", c.JWTSecretGenerated, len(c.JWTSecret))
+	}
+}
+
+// The embedded PostgreSQL is for development: production needs DATABASE_URL.
+func TestLoadProductionRequiresDatabaseURL(t *testing.T) {
+	secret := strings.Repeat("s", config.MinSecretLen)
+	_, err := load(t, map[string]string{"APP_ENV": "production", "JWT_SECRET": secret, "DATA_DIR": "/tmp/pg"})
+	const want = "DATABASE_URL is required when APP_ENV=production (the embedded PostgreSQL is for development)"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Load = %v, want %q", err, want)
+	}
+	c := mustLoad(t, map[string]string{"APP_ENV": "production", "JWT_SECRET": secret, "DATABASE_URL": "postgres://app@db.internal/app"})
+	if c.DatabaseURL == "" || c.DevMode {
+		t.Errorf("production with DATABASE_URL: %+v", c)
+	}
+	if c := mustLoad(t, nil); c.DatabaseURL != "" || c.DataDir != dataDir {
+		t.Errorf("development without DATABASE_URL: DatabaseURL %q, DataDir %q; want the embedded database in %s", c.DatabaseURL, c.DataDir, dataDir)
 	}
 }
 
@@ -160,7 +209,7 @@ func TestLoadReportsEveryError(t *testing.T) {
 	if err == nil {
 		t.Fatal("Load accepted three bad settings")
 	}
-	for _, name := range []string{"PORT", "LOG_LEVEL", "JWT_SECRET"} {
+	for _, name := range []string{"PORT", "LOG_LEVEL", "JWT_SECRET", "DATABASE_URL"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error %q does not name %s", err, name)
 		}
@@ -181,11 +230,16 @@ func TestLogValueMasksSecrets(t *testing.T) {
 			"DATABASE_URL": "postgres://app:" + dbPassword + "@db.internal:5432/app?sslmode=require",
 			"REDIS_URL":    "redis://:" + redisPass + "@cache:6379/0",
 		}},
-		{"local database", map[string]string{"REDIS_URL": "redis://default:" + redisPass + "@cache:6379"}},
+		{"local database (development only)", map[string]string{
+			"APP_ENV":   "development",
+			"REDIS_URL": "redis://default:" + redisPass + "@cache:6379",
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.env["JWT_SECRET"] = jwtSecret
-			tc.env["APP_ENV"] = "production"
+			if tc.env["APP_ENV"] == "" {
+				tc.env["APP_ENV"] = "production"
+			}
 			c := mustLoad(t, tc.env)
 			var buf bytes.Buffer
 			slog.New(slog.NewJSONHandler(&buf, nil)).Info("configuration", "config", c)
@@ -205,5 +259,25 @@ func TestLogValueMasksSecrets(t *testing.T) {
 				t.Errorf("log line does not name the database host: %s", out)
 			}
 		})
+	}
+}
+
+// The JWT_SECRET of deploy/env.example, copied unedited, is refused.
+func TestLoadRejectsEnvExampleSecret(t *testing.T) {
+	b, err := os.ReadFile("../../deploy/env.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(k, "#") {
+			env[k] = v
+		}
+	}
+	if env["JWT_SECRET"] == "" {
+		t.Fatal("deploy/env.example sets no JWT_SECRET")
+	}
+	if _, err := load(t, env); err == nil || !strings.Contains(err.Error(), "JWT_SECRET") {
+		t.Fatalf("Load(deploy/env.example) = %v, want an error naming JWT_SECRET", err)
 	}
 }
