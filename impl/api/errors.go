@@ -4,12 +4,20 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"math"
 	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
+	"time"
+	"unicode"
 
 	"github.com/ogen-go/ogen/ogenerrors"
+	"github.com/ogen-go/ogen/validate"
 
 	"artisan-notify/gen/oas"
+	"artisan-notify/impl/auth"
 	"artisan-notify/impl/store"
 )
 
@@ -48,6 +56,7 @@ const (
 	msgForbidden    = "Accès réservé au PDG."
 	msgInternal     = "Erreur interne du serveur."
 	msgUnavailable  = "Service momentanément indisponible, réessayez."
+	msgBusy         = "Serveur saturé, réessayez dans un instant."
 )
 
 // fail returns the contract error for code; handlers return it as their error.
@@ -68,6 +77,10 @@ func (h *Handler) NewError(ctx context.Context, err error) *oas.ErrorStatusCode 
 	case errors.Is(err, store.ErrUnavailable):
 		h.log.WarnContext(ctx, "database unavailable", "err", err)
 		return fail(CodeUnavailable, msgUnavailable)
+	case errors.Is(err, auth.ErrBusy):
+		h.log.WarnContext(ctx, "password hasher saturated", "remote", clientIP(ctx))
+		retryAfter(ctx, time.Second)
+		return fail(CodeUnavailable, msgBusy)
 	case errors.Is(err, errForbidden):
 		return fail(CodeForbidden, msgForbidden)
 	case errors.As(err, &secErr):
@@ -83,7 +96,8 @@ func (h *Handler) NewError(ctx context.Context, err error) *oas.ErrorStatusCode 
 }
 
 // HandleError answers the errors that ogen raises before a handler runs: bad parameters,
-// invalid JSON, failed validation, a body too large.
+// invalid JSON, failed validation, a body too large. Its messages say what is wrong in the
+// contract's words; the decoder's own message (Go internals) is only logged.
 func (h *Handler) HandleError(ctx context.Context, w http.ResponseWriter, r *http.Request, err error) {
 	var maxBytes *http.MaxBytesError
 	switch {
@@ -94,30 +108,91 @@ func (h *Handler) HandleError(ctx context.Context, w http.ResponseWriter, r *htt
 	default:
 		var (
 			reqErr   *ogenerrors.DecodeRequestError
-			paramErr *ogenerrors.DecodeParamsError
+			paramErr *ogenerrors.DecodeParamError
 		)
 		switch {
 		case errors.As(err, &paramErr):
-			writeError(w, CodeInvalidRequest, "Paramètre invalide : "+paramErr.Name+" ("+firstLine(paramErr.Err)+").")
+			writeError(w, CodeInvalidRequest, paramMessage(paramErr.Name))
 		case errors.As(err, &reqErr):
-			writeError(w, CodeInvalidRequest, "Requête invalide : "+firstLine(reqErr.Err)+".")
+			writeError(w, CodeInvalidRequest, bodyMessage(reqErr.Err))
 		default:
 			h.log.WarnContext(ctx, "request rejected", "err", err)
 			writeError(w, CodeInvalidRequest, "Requête invalide.")
+			return
 		}
+		h.log.DebugContext(ctx, "request rejected", "err", err)
 	}
 }
 
-// firstLine keeps an ogen error message short and free of internals.
-func firstLine(err error) string {
-	s := err.Error()
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
+// paramMessage says what the contract expects of the parameter name.
+func paramMessage(name string) string {
+	switch name {
+	case "id":
+		return "id : un entier positif est attendu."
+	case "limit":
+		return "limit : un entier entre 1 et 200 est attendu."
+	default:
+		return "Paramètre invalide : " + safeName(name) + "."
 	}
-	if len(s) > 200 {
-		s = s[:200]
+}
+
+// decodeField finds the field the generated JSON decoder was reading ("decode field \"x\"").
+var decodeField = regexp.MustCompile(`decode field "([A-Za-z0-9_]{1,40})"`)
+
+// bodyMessage says what is wrong with a request body, without the decoder's internals.
+func bodyMessage(err error) string {
+	var (
+		ctErr *validate.InvalidContentTypeError
+		vErr  *validate.Error
+	)
+	switch {
+	case errors.Is(err, validate.ErrBodyRequired):
+		return "Corps JSON requis."
+	case errors.As(err, &ctErr), strings.Contains(err.Error(), "media type"):
+		return "Content-Type application/json attendu."
+	case errors.As(err, &vErr) && len(vErr.Fields) > 0:
+		f := vErr.Fields[0]
+		name := safeName(f.Name)
+		switch {
+		case errors.Is(f.Error, validate.ErrFieldRequired):
+			return "Corps JSON invalide : le champ " + name + " est requis."
+		case f.Name == "type_compte":
+			return "Corps JSON invalide : type_compte doit valoir Client ou Artisan/Promoteur."
+		default:
+			return "Corps JSON invalide : valeur du champ " + name + " invalide."
+		}
 	}
-	return strings.ToValidUTF8(s, "?")
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "unexpected field"):
+		return "Corps JSON invalide : champ inconnu."
+	case strings.Contains(msg, "trailing data"):
+		return "Corps JSON invalide : données après l'objet JSON."
+	}
+	if m := decodeField.FindStringSubmatch(msg); m != nil {
+		return "Corps JSON invalide : valeur du champ " + m[1] + " invalide."
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || strings.Contains(msg, "unexpected EOF") {
+		return "Corps JSON invalide : JSON incomplet."
+	}
+	return "Corps JSON invalide : un objet JSON est attendu."
+}
+
+// safeName keeps a name from the request short and printable before it is shown.
+func safeName(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if b.Len() >= 40 {
+			break
+		}
+		if r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_' || r == '-') {
+			b.WriteRune(r)
+		}
+	}
+	if b.Len() == 0 {
+		return "?"
+	}
+	return b.String()
 }
 
 // NotFound answers unknown routes.
@@ -133,6 +208,16 @@ func MethodNotAllowed(w http.ResponseWriter, r *http.Request, allowed string) {
 		return
 	}
 	writeError(w, CodeMethodNotAllowed, "Méthode non autorisée.")
+}
+
+type headerKey struct{}
+
+// retryAfter sets Retry-After on the response of the request of ctx (Middleware puts its
+// header in the context), for errors that handlers return through ogen's encoder.
+func retryAfter(ctx context.Context, wait time.Duration) {
+	if h, ok := ctx.Value(headerKey{}).(http.Header); ok {
+		h.Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+	}
 }
 
 // writeError writes the contract's error shape outside ogen's encoders.

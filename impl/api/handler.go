@@ -79,9 +79,9 @@ func (h *Handler) Register(ctx context.Context, req *oas.RegisterRequest) (*oas.
 	email := store.NormalizeEmail(req.Email)
 	switch {
 	case !validName(prenom):
-		return nil, fail(CodeInvalidRequest, "Le prénom est requis (100 caractères au plus, sans caractère de contrôle).")
+		return nil, fail(CodeInvalidRequest, "Le prénom est requis (100 caractères au plus, au moins une lettre, sans caractère de contrôle ni de direction d'écriture).")
 	case !validName(nom):
-		return nil, fail(CodeInvalidRequest, "Le nom est requis (100 caractères au plus, sans caractère de contrôle).")
+		return nil, fail(CodeInvalidRequest, "Le nom est requis (100 caractères au plus, au moins une lettre, sans caractère de contrôle ni de direction d'écriture).")
 	case !validEmail(email):
 		return nil, fail(CodeInvalidRequest, "Adresse email invalide.")
 	case !utf8.ValidString(req.Password):
@@ -115,18 +115,25 @@ func (h *Handler) Login(ctx context.Context, req *oas.LoginRequest) (*oas.AuthRe
 	email := store.NormalizeEmail(req.Email)
 	n := utf8.RuneCountInString(req.Password)
 	if !validEmail(email) || n > maxPassword || !utf8.ValidString(req.Password) {
-		_ = h.passwords.VerifyDummy(req.Password[:min(len(req.Password), 4*maxPassword)])
+		if err := h.passwords.VerifyDummy(req.Password[:min(len(req.Password), 4*maxPassword)]); errors.Is(err, auth.ErrBusy) {
+			return nil, err
+		}
 		return nil, h.badLogin(ctx, "malformed credentials")
 	}
 	id, hash, err := h.store.Credentials(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
-		_ = h.passwords.VerifyDummy(req.Password)
+		if err := h.passwords.VerifyDummy(req.Password); errors.Is(err, auth.ErrBusy) {
+			return nil, err
+		}
 		return nil, h.badLogin(ctx, "unknown email")
 	}
 	if err != nil {
 		return nil, err
 	}
 	if err := h.passwords.Verify(hash, req.Password); err != nil {
+		if errors.Is(err, auth.ErrBusy) {
+			return nil, err
+		}
 		if !errors.Is(err, auth.ErrMismatch) {
 			h.log.ErrorContext(ctx, "verify password", "contact_id", id, "err", err)
 		}
@@ -274,14 +281,22 @@ func validEmail(email string) bool {
 	return at > 0 && strings.Contains(domain, ".") && !strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".")
 }
 
+// validName accepts a name of at most maxName characters with at least one letter (so not only
+// spaces, punctuation or invisible characters such as U+200B), without control characters nor
+// the bidirectional embedding, override and isolate controls (U+202A-U+202E, U+2066-U+2069),
+// which would reorder the text shown around the name.
 func validName(s string) bool {
 	if s == "" || !utf8.ValidString(s) || utf8.RuneCountInString(s) > maxName {
 		return false
 	}
+	letter := false
 	for _, r := range s {
-		if unicode.IsControl(r) {
+		switch {
+		case unicode.IsControl(r), r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069':
 			return false
+		case unicode.IsLetter(r):
+			letter = true
 		}
 	}
-	return true
+	return letter
 }

@@ -3,6 +3,8 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -15,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"artisan-notify/impl/ratelimit"
 	"artisan-notify/impl/store"
 )
 
@@ -26,16 +29,11 @@ func clientIP(ctx context.Context) string {
 	return ip
 }
 
-// Limiter is a keyed rate limit.
-type Limiter interface {
-	Allow(key string) (bool, time.Duration)
-}
-
 // MiddlewareConfig configures Middleware.
 type MiddlewareConfig struct {
 	FrontendURL  string // the one origin allowed by CORS, with credentials
 	MaxBodyBytes int64
-	AuthLimiter  Limiter // login and register attempts, per client IP and per account; nil: no limit
+	AuthLimiter  Limiter // login and register attempts and failures (see rateLimit); nil: no limit
 	Logger       *slog.Logger
 	// TrustedProxies are reverse proxies whose X-Forwarded-For is believed (nil: none).
 	TrustedProxies []netip.Prefix
@@ -115,7 +113,8 @@ func recoverAndLog(log *slog.Logger, trusted []netip.Prefix, next http.Handler) 
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		ip := ClientIP(r, trusted)
-		r = r.WithContext(context.WithValue(r.Context(), ipKey{}, ip))
+		ctx := context.WithValue(context.WithValue(r.Context(), ipKey{}, ip), headerKey{}, w.Header())
+		r = r.WithContext(ctx)
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
 			if p := recover(); p != nil {
@@ -187,18 +186,61 @@ func limitBody(limit int64, next http.Handler) http.Handler {
 	})
 }
 
-// rateLimit limits login and register attempts per client IP and per account (the email in the body).
+// Auth limits, derived from the limiter's per-minute rate P (RATE_LIMIT_AUTH_PER_MINUTE):
+//
+//   - attempts per client address (an IPv6 client by its /64): P logins and, apart, P
+//     registrations a minute. This is what bounds one attacker.
+//   - failed logins (wrong password or unknown email) per account and client address: P, then
+//     one every 10/P minutes. Whoever fails on an account is slowed on that account only.
+//   - failed logins per account, from every address: 10 P, then P a minute. Past it the account
+//     is under attack and is slowed, not locked: an address that has not failed on it recently
+//     may still try, after a delay of a second; the addresses that have failed get 429.
+//
+// Successful logins, and attempts that end in another error (400, 503), do not count as failures.
+const (
+	pairPeriodFactor  = 10 // failures per (account, address): P per 10 minutes
+	accountBurstScale = 10 // failures per account: 10 P per 10 minutes
+	attackedDelay     = time.Second
+)
+
+// Limiter is a set of keyed token buckets (ratelimit.Limiter, or ratelimit.Shared across nodes).
+type Limiter interface {
+	PerMinute() int
+	Take(key string, r ratelimit.Rate) ratelimit.Result
+	Refund(key string, r ratelimit.Rate)
+}
+
+// rateLimit applies the auth limits above to login and register.
 func rateLimit(cfg MiddlewareConfig, next http.Handler) http.Handler {
-	if cfg.AuthLimiter == nil {
+	if cfg.AuthLimiter == nil || cfg.AuthLimiter.PerMinute() <= 0 {
 		return next
 	}
+	l := cfg.AuthLimiter
+	p := l.PerMinute()
+	perAddress := ratelimit.PerMinute(p)
+	perPair := ratelimit.Rate{Burst: p, Period: pairPeriodFactor * time.Minute}
+	perAccount := ratelimit.Rate{Burst: accountBurstScale * p, Period: 10 * time.Minute}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost || (r.URL.Path != "/api/users/auth/login" && r.URL.Path != "/api/users/auth/register") {
+		if r.Method != http.MethodPost {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if ok, wait := cfg.AuthLimiter.Allow("ip:" + clientIP(r.Context())); !ok {
-			tooMany(w, wait)
+		client := ratelimit.ClientKey(clientIP(r.Context()))
+		switch r.URL.Path {
+		case "/api/users/auth/register":
+			if res := l.Take("register:ip:"+client, perAddress); !res.Allowed {
+				tooMany(w, res.Wait)
+				return
+			}
+			next.ServeHTTP(w, r)
+			return
+		case "/api/users/auth/login":
+		default:
+			next.ServeHTTP(w, r)
+			return
+		}
+		if res := l.Take("login:ip:"+client, perAddress); !res.Allowed {
+			tooMany(w, res.Wait)
 			return
 		}
 		body, err := io.ReadAll(r.Body)
@@ -208,20 +250,61 @@ func rateLimit(cfg MiddlewareConfig, next http.Handler) http.Handler {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		var peek struct {
-			Email string `json:"email"`
+		account, ok := accountKey(body)
+		if !ok {
+			next.ServeHTTP(w, r) // no valid email: the handler answers 401 and no account is at stake
+			return
 		}
-		if json.Unmarshal(body, &peek) == nil && peek.Email != "" {
-			if ok, wait := cfg.AuthLimiter.Allow("account:" + store.NormalizeEmail(peek.Email)); !ok {
-				tooMany(w, wait)
+		pairKey, accountKey := "login:fail:"+account+":"+client, "login:account:"+account
+		pair := l.Take(pairKey, perPair)
+		if !pair.Allowed {
+			tooMany(w, pair.Wait)
+			return
+		}
+		acct := l.Take(accountKey, perAccount)
+		if !acct.Allowed {
+			if !pair.Clean {
+				l.Refund(pairKey, perPair)
+				tooMany(w, acct.Wait)
+				return
+			}
+			select { // an account under attack: a clean address tries, slowly
+			case <-time.After(attackedDelay):
+			case <-r.Context().Done():
+				l.Refund(pairKey, perPair)
 				return
 			}
 		}
-		next.ServeHTTP(w, r)
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		if rec.status != http.StatusUnauthorized { // not a failed login: give the tokens back
+			l.Refund(pairKey, perPair)
+			if acct.Allowed {
+				l.Refund(accountKey, perAccount)
+			}
+		}
 	})
 }
 
+// accountKey is the rate-limit key of the account a login body names: a fixed-size hash of the
+// normalized email, so that keys stay small whatever the body holds. ok is false when the body
+// names no valid email.
+func accountKey(body []byte) (key string, ok bool) {
+	var peek struct {
+		Email string `json:"email"`
+	}
+	if json.Unmarshal(body, &peek) != nil {
+		return "", false
+	}
+	email := store.NormalizeEmail(peek.Email)
+	if !validEmail(email) {
+		return "", false
+	}
+	sum := sha256.Sum256([]byte(email))
+	return base64.RawURLEncoding.EncodeToString(sum[:16]), true
+}
+
 func tooMany(w http.ResponseWriter, wait time.Duration) {
-	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
 	writeError(w, CodeRateLimited, "Trop de tentatives, réessayez plus tard.")
 }
