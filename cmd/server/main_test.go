@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -148,5 +150,22 @@ func eventually(t *testing.T, what string, ok func() bool) {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// The embedded PostgreSQL is for development: in production, no DATABASE_URL is a usage error,
+// reported before the data directory is touched.
+func TestProductionRefusesEmbeddedDatabase(t *testing.T) {
+	t.Parallel()
+	dataDir := filepath.Join(t.TempDir(), "postgres")
+	env := map[string]string{"APP_ENV": "production", "JWT_SECRET": apptest.Secret, "DATA_DIR": dataDir}
+	for _, args := range [][]string{{"serve"}, {"migrate"}, {"list-pdg"}} {
+		code, _, errOut := cli(t, env, args...)
+		if code != exitUsage || !strings.Contains(errOut, "DATABASE_URL is required when APP_ENV=production") {
+			t.Errorf("%v: exit %d (want %d), stderr %q", args, code, exitUsage, errOut)
+		}
+	}
+	if _, err := os.Stat(dataDir); !os.IsNotExist(err) {
+		t.Errorf("%s: %v, want it not created", dataDir, err)
 	}
 }
