@@ -11,14 +11,17 @@
 // across a crash between delivery and the saving of the relay's progress).
 //
 // Order: the events of one transaction are delivered together, in the order they were written.
-// Transactions are delivered in the order the relay sees them finish: if a transaction had
-// committed when another was still running at one of the relay's reads, the first is delivered
-// before the second. Transactions that finish between the same two reads (a notification or a
-// poll apart, usually milliseconds) are delivered in transaction id order: a transaction that
-// first wrote after reading what another committed (a decision on a request, after the request)
-// comes after it. A transaction left open is delivered when it commits, after the transactions
-// that committed meanwhile, even those that took their id after it. Nodes may order concurrent,
-// unrelated transactions differently.
+// Between transactions, the order is the order in which the relay's reads see them finished and,
+// among those one read sees finished together (reads are a notification or a poll apart), the
+// order of their transaction ids. Hence:
+//   - if A had committed at a read at which B was still in progress (or not begun), A is
+//     delivered before B;
+//   - if A committed before B took its transaction id (at B's first write: e.g. B decides on the
+//     request A created, after reading it), A is delivered before B: A has the smaller id, and
+//     no read sees B finished before A;
+//   - transactions that overlapped otherwise have no guaranteed order: a transaction left open
+//     is delivered when it commits, after those that committed meanwhile, even those that took
+//     their id after it; two nodes may order overlapping transactions differently.
 package relay
 
 import (
