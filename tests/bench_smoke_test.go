@@ -23,7 +23,9 @@ func TestBenchSmoke(t *testing.T) {
 		"JWT_SECRET":                 apptest.Secret,
 		"FRONTEND_URL":               apptest.FrontendURL,
 		"RATE_LIMIT_AUTH_PER_MINUTE": "0",
-		"LOG_LEVEL":                  "warn",
+		// every client of the tests comes from loopback: no per-address socket caps
+		"SOCKET_SESSIONS_PER_IP": "0", "SOCKET_HANDSHAKES_PER_IP_PER_MINUTE": "0",
+		"LOG_LEVEL": "warn",
 	})
 	json := filepath.Join(t.TempDir(), "bench.json")
 	cmd := exec.Command("go", "run", "artisan-notify/cmd/bench", "-smoke", "-json", json,

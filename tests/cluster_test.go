@@ -53,8 +53,10 @@ func nodeEnv(dbURL, nodeID string) map[string]string {
 		"JWT_SECRET":                 apptest.Secret,
 		"FRONTEND_URL":               apptest.FrontendURL,
 		"RATE_LIMIT_AUTH_PER_MINUTE": "0",
-		"NODE_ID":                    nodeID,
-		"LOG_LEVEL":                  "info",
+		// every client of the tests comes from loopback: no per-address socket caps
+		"SOCKET_SESSIONS_PER_IP": "0", "SOCKET_HANDSHAKES_PER_IP_PER_MINUTE": "0",
+		"NODE_ID":   nodeID,
+		"LOG_LEVEL": "info",
 	}
 }
 

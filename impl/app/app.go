@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -81,6 +82,11 @@ func Database(ctx context.Context, cfg config.Config, log *slog.Logger) (*pgxpoo
 		pcfg.ConnConfig.ConnectTimeout = 3 * time.Second // fail fast when the database is down
 	}
 	pcfg.MaxConns = max(pcfg.MaxConns, 16)
+	// A session of ours left idle inside a transaction (a bug, a stuck request) is ended by the
+	// server instead of holding locks and vacuum back; a URL that sets it keeps its value.
+	if _, ok := pcfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"]; !ok {
+		pcfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = "60s"
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		stopLocal()
@@ -136,8 +142,17 @@ func (a *App) Run(ctx context.Context) error {
 			limiter = ratelimit.NewShared(rdb, cfg.RateLimitAuthPerMinute, log)
 		}
 	}
+	var handshakes socket.Limiter
+	if cfg.SocketHandshakesPerMinute > 0 {
+		handshakes = ratelimit.New(cfg.SocketHandshakesPerMinute, nil)
+	}
 	sockets := socket.New(socket.Options{
-		FrontendURL: cfg.FrontendURL, RecoveryWindow: 2 * time.Minute, Observer: m,
+		FrontendURL: cfg.FrontendURL, Observer: m,
+		ClientIP:      func(r *http.Request) string { return api.ClientIP(r, cfg.TrustedProxies) },
+		RequestOrigin: func(r *http.Request) string { return api.RequestOrigin(r, cfg.TrustedProxies) },
+		Limits: socket.Limits{
+			SessionsPerIP: cfg.SocketSessionsPerIP, Handshakes: handshakes, ConnectTimeout: cfg.SocketConnectTimeout,
+		},
 		// The library sends a ping, then arms the pong timeout (engine socket.schedulePing). When the
 		// pong comes back before the timeout is armed (the pinging goroutine preempted on a busy
 		// node), that timeout is never cleared and closes a live socket pingTimeout later, unless
@@ -163,18 +178,25 @@ func (a *App) Run(ctx context.Context) error {
 		TrustedProxies: cfg.TrustedProxies,
 	}, rest))
 	mux.Handle("/", restHandler)
-	mux.Handle("GET /metrics", m.Handler())
+	var metricsSrv *http.Server
+	if cfg.MetricsAddr == "" {
+		mux.Handle("GET /metrics", m.Handler())
+	} else {
+		mm := http.NewServeMux()
+		mm.Handle("GET /metrics", m.Handler())
+		metricsSrv = &http.Server{Handler: mm, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second}
+	}
 	apidocs.Register(mux)
 	srv := &http.Server{
 		// /api/ skips http.ServeMux, whose path cleaning would answer an empty or ".." id
 		// with a redirect instead of the contract's 400.
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		Handler: bodyDeadline(cfg.BodyReadTimeout, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if strings.HasPrefix(r.URL.Path, "/api/") {
 				restHandler.ServeHTTP(w, r)
 				return
 			}
 			mux.ServeHTTP(w, r)
-		}),
+		})),
 		ReadHeaderTimeout: 5 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    16 << 10,
@@ -185,6 +207,20 @@ func (a *App) Run(ctx context.Context) error {
 		return fmt.Errorf("listen on port %d: %w", cfg.Port, err)
 	}
 	a.addr = ln.Addr().String()
+	if metricsSrv != nil {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on METRICS_ADDR %s: %w", cfg.MetricsAddr, err)
+		}
+		go func() {
+			if err := metricsSrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("metrics listener stopped", "err", err)
+			}
+		}()
+		defer metricsSrv.Close()
+		log.Info("metrics listening", "addr", mln.Addr().String())
+	}
 
 	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
@@ -232,4 +268,39 @@ func operationID(rest *oas.Server) func(*http.Request) string {
 		}
 		return ""
 	}
+}
+
+// bodyDeadline gives a request that has a body d to send it: a client that trickles its body is
+// cut off instead of holding a connection and a goroutine. Once the body is read to its end the
+// deadline is lifted (net/http's background read would otherwise cancel a slow handler's
+// context). Requests without a body (long-polling GETs, websocket upgrades) are not concerned;
+// the server sets the connection's next deadline itself.
+func bodyDeadline(d time.Duration, next http.Handler) http.Handler {
+	if d <= 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
+			rc := http.NewResponseController(w)
+			if rc.SetReadDeadline(time.Now().Add(d)) == nil {
+				r.Body = &deadlineBody{ReadCloser: r.Body, lift: func() { _ = rc.SetReadDeadline(time.Time{}) }}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// deadlineBody calls lift once, when its body has been read to the end.
+type deadlineBody struct {
+	io.ReadCloser
+	lift func()
+	once sync.Once
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.once.Do(b.lift)
+	}
+	return n, err
 }

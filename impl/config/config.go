@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"net/url"
 	"os"
@@ -30,13 +31,27 @@ type Config struct {
 	FrontendURL            string
 	RedisURL               string
 	RateLimitAuthPerMinute int
-	LogLevel               slog.Level
-	NodeID                 string
-	ShutdownTimeout        time.Duration
-	ShutdownDrain          time.Duration // after SIGTERM, /readyz says 503 this long before the server stops accepting
-	MaxBodyBytes           int64
-	OutboxRetention        time.Duration
-	DevMode                bool
+	// SocketSessionsPerIP caps the Engine.IO sessions one client address holds at once
+	// (SOCKET_SESSIONS_PER_IP; 0: no cap).
+	SocketSessionsPerIP int
+	// SocketHandshakesPerMinute limits new Engine.IO sessions per client address
+	// (SOCKET_HANDSHAKES_PER_IP_PER_MINUTE, a bucket of that size; 0: no limit).
+	SocketHandshakesPerMinute int
+	// SocketConnectTimeout closes a session that has not authenticated (Socket.IO CONNECT with a
+	// valid token) this long after its handshake (SOCKET_CONNECT_TIMEOUT).
+	SocketConnectTimeout time.Duration
+	// BodyReadTimeout is how long a client may take to send a request body (BODY_READ_TIMEOUT).
+	BodyReadTimeout time.Duration
+	// MetricsAddr, when set, serves /metrics on a listener of its own instead of the public port
+	// (METRICS_ADDR, e.g. 127.0.0.1:9100).
+	MetricsAddr     string
+	LogLevel        slog.Level
+	NodeID          string
+	ShutdownTimeout time.Duration
+	ShutdownDrain   time.Duration // after SIGTERM, /readyz says 503 this long before the server stops accepting
+	MaxBodyBytes    int64
+	OutboxRetention time.Duration
+	DevMode         bool
 	// TrustedProxies are the addresses of reverse proxies (TRUSTED_PROXIES, comma-separated CIDRs
 	// or addresses): behind them, the client address is taken from X-Forwarded-For.
 	TrustedProxies []netip.Prefix
@@ -56,20 +71,25 @@ const ExampleSecret = "CHANGE-ME-to-64-hex-characters-from-openssl-rand-hex-32-x
 // defaultDataDir is the local PostgreSQL data directory used when DATA_DIR is unset.
 func Load(getenv func(string) string, defaultDataDir string) (Config, error) {
 	c := Config{
-		Port:                   3001,
-		DatabaseURL:            getenv("DATABASE_URL"),
-		DataDir:                defaultDataDir,
-		JWTIssuer:              "artisan-notify",
-		JWTAudience:            "artisan-notify",
-		TokenTTL:               24 * time.Hour,
-		FrontendURL:            "http://localhost:5173",
-		RedisURL:               getenv("REDIS_URL"),
-		RateLimitAuthPerMinute: 10,
-		LogLevel:               slog.LevelInfo,
-		ShutdownTimeout:        15 * time.Second,
-		MaxBodyBytes:           16 << 10,
-		OutboxRetention:        24 * time.Hour,
-		DevMode:                getenv("APP_ENV") != "production",
+		Port:                      3001,
+		DatabaseURL:               getenv("DATABASE_URL"),
+		DataDir:                   defaultDataDir,
+		JWTIssuer:                 "artisan-notify",
+		JWTAudience:               "artisan-notify",
+		TokenTTL:                  24 * time.Hour,
+		FrontendURL:               "http://localhost:5173",
+		RedisURL:                  getenv("REDIS_URL"),
+		RateLimitAuthPerMinute:    10,
+		SocketSessionsPerIP:       100,
+		SocketHandshakesPerMinute: 300,
+		SocketConnectTimeout:      10 * time.Second,
+		BodyReadTimeout:           15 * time.Second,
+		MetricsAddr:               getenv("METRICS_ADDR"),
+		LogLevel:                  slog.LevelInfo,
+		ShutdownTimeout:           15 * time.Second,
+		MaxBodyBytes:              16 << 10,
+		OutboxRetention:           24 * time.Hour,
+		DevMode:                   getenv("APP_ENV") != "production",
 	}
 	var errs []error
 	if v := getenv("APP_ENV"); v != "" && v != "production" && v != "development" {
@@ -118,6 +138,35 @@ func Load(getenv func(string) string, defaultDataDir string) (Config, error) {
 			errs = append(errs, fmt.Errorf("RATE_LIMIT_AUTH_PER_MINUTE=%q: want a number >= 0 (0 turns the limit off)", v))
 		}
 		c.RateLimitAuthPerMinute = n
+	}
+	for _, v := range []struct {
+		name string
+		dst  *int
+	}{{"SOCKET_SESSIONS_PER_IP", &c.SocketSessionsPerIP}, {"SOCKET_HANDSHAKES_PER_IP_PER_MINUTE", &c.SocketHandshakesPerMinute}} {
+		if raw := getenv(v.name); raw != "" {
+			n, err := strconv.Atoi(raw)
+			if err != nil || n < 0 {
+				errs = append(errs, fmt.Errorf("%s=%q: want a number >= 0 (0 turns the limit off)", v.name, raw))
+			}
+			*v.dst = n
+		}
+	}
+	for _, v := range []struct {
+		name string
+		dst  *time.Duration
+	}{{"SOCKET_CONNECT_TIMEOUT", &c.SocketConnectTimeout}, {"BODY_READ_TIMEOUT", &c.BodyReadTimeout}} {
+		if raw := getenv(v.name); raw != "" {
+			d, err := time.ParseDuration(raw)
+			if err != nil || d < 100*time.Millisecond || d > 5*time.Minute {
+				errs = append(errs, fmt.Errorf("%s=%q: want a duration between 100ms and 5m", v.name, raw))
+			}
+			*v.dst = d
+		}
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("METRICS_ADDR=%q: want host:port, e.g. 127.0.0.1:9100", c.MetricsAddr))
+		}
 	}
 	if c.RedisURL != "" {
 		if _, err := redis.ParseURL(c.RedisURL); err != nil {
@@ -219,6 +268,11 @@ func (c Config) LogValue() slog.Value {
 		slog.String("frontend_url", c.FrontendURL),
 		slog.String("redis", maskURL(c.RedisURL)),
 		slog.Int("rate_limit_auth_per_minute", c.RateLimitAuthPerMinute),
+		slog.Int("socket_sessions_per_ip", c.SocketSessionsPerIP),
+		slog.Int("socket_handshakes_per_ip_per_minute", c.SocketHandshakesPerMinute),
+		slog.Duration("socket_connect_timeout", c.SocketConnectTimeout),
+		slog.Duration("body_read_timeout", c.BodyReadTimeout),
+		slog.String("metrics_addr", c.MetricsAddr),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.String("node_id", c.NodeID),
 		slog.Any("trusted_proxies", c.TrustedProxies),

@@ -100,7 +100,7 @@ func dialPDG(tb testing.TB, url string, n int, got *atomic.Int64, signal chan<- 
 func newBenchServer(tb testing.TB) (*Server, string) {
 	tb.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	s := New(Options{FrontendURL: "http://localhost:5173", RecoveryWindow: 2 * time.Minute}, fakeAuth{}, fakeAuth{}, log)
+	s := New(Options{FrontendURL: "http://localhost:5173"}, fakeAuth{}, fakeAuth{}, log)
 	hs := httptest.NewServer(s.Handler())
 	tb.Cleanup(func() { s.Close(); hs.Close() })
 	return s, hs.URL

@@ -8,10 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
+	engine "github.com/zishang520/socket.io/servers/engine/v3"
 	sio "github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 
@@ -32,12 +35,20 @@ type Users interface {
 
 // Options configures the server.
 type Options struct {
-	FrontendURL string // the one browser origin allowed (CORS and handshake Origin check)
-	// RecoveryWindow is how long a disconnected socket's missed events are kept for it to
-	// recover them (connection state recovery); 0 turns recovery off.
-	RecoveryWindow time.Duration
-	PingInterval   time.Duration
-	PingTimeout    time.Duration
+	// FrontendURL is the one foreign browser origin allowed (CORS and handshake Origin check);
+	// a same-origin handshake (Origin equal to the request's own origin, see RequestOrigin) is
+	// allowed too.
+	FrontendURL  string
+	PingInterval time.Duration
+	PingTimeout  time.Duration
+	// ClientIP returns the client address of a request (the peer, or the client behind a
+	// trusted proxy); nil: the peer address.
+	ClientIP func(*http.Request) string
+	// RequestOrigin returns the origin (scheme://host) a request was sent to, as its client saw
+	// it; nil: http or https (TLS) and the Host header.
+	RequestOrigin func(*http.Request) string
+	// Limits bound unauthenticated sessions (zero: none, but ConnectTimeout defaults to 10 s).
+	Limits Limits
 	// Observer, when set, is told of each event emitted.
 	Observer Observer
 }
@@ -48,12 +59,20 @@ type Observer interface {
 }
 
 // Server is the Socket.IO server.
+//
+// Connection state recovery is off: a reconnecting socket is a new socket, authenticated again,
+// and it receives only what is emitted from then on; clients resynchronise over REST after a
+// reconnection (the count and the list), which is always correct and never replays an event to
+// someone no longer entitled to it. Every event carries exactly its declared payload.
 type Server struct {
 	io     *sio.Server
 	tokens Tokens
 	users  Users
 	log    *slog.Logger
 	obs    Observer
+	guard  *guard
+
+	handler http.Handler
 
 	mu     sync.Mutex
 	byUser map[int64]map[*sio.Socket]struct{} // this process's sockets, by contact
@@ -67,14 +86,25 @@ type connData struct {
 
 // New returns a Socket.IO server that authenticates handshakes with tokens and users.
 func New(opts Options, tokens Tokens, users Users, log *slog.Logger) *Server {
+	if opts.ClientIP == nil {
+		opts.ClientIP = peerIP
+	}
+	if opts.RequestOrigin == nil {
+		opts.RequestOrigin = directOrigin
+	}
+	if opts.Limits.ConnectTimeout <= 0 {
+		opts.Limits.ConnectTimeout = 10 * time.Second
+	}
 	o := sio.DefaultServerOptions()
 	o.SetServeClient(false)
 	o.SetCors(&types.Cors{Origin: opts.FrontendURL, Credentials: true})
 	o.SetAllowRequest(func(ctx *types.HttpContext) error {
 		// Browsers always send Origin: a foreign one is refused. Clients without Origin
-		// (servers, mobile apps) are judged by their token alone.
-		if origin := ctx.Request().Header.Get("Origin"); origin != "" && origin != opts.FrontendURL {
-			log.Info("socket handshake refused", "reason", "foreign origin", "origin", origin, "remote", ctx.Request().RemoteAddr)
+		// (servers, mobile apps) are judged by their token alone, and so are those whose Origin
+		// is the server's own (see sameOrigin).
+		r := ctx.Request()
+		if origin := r.Header.Get("Origin"); origin != "" && origin != opts.FrontendURL {
+			log.Info("socket handshake refused", "reason", "foreign origin", "origin", origin, "remote", opts.ClientIP(r))
 			return errors.New("origin not allowed")
 		}
 		return nil
@@ -86,15 +116,18 @@ func New(opts Options, tokens Tokens, users Users, log *slog.Logger) *Server {
 	if opts.PingTimeout > 0 {
 		o.SetPingTimeout(opts.PingTimeout)
 	}
-	o.SetConnectTimeout(10 * time.Second)
-	if opts.RecoveryWindow > 0 {
-		r := sio.DefaultConnectionStateRecovery()
-		r.SetMaxDisconnectionDuration(opts.RecoveryWindow.Milliseconds())
-		r.SetSkipMiddlewares(false) // a recovered socket is authenticated again
-		o.SetConnectionStateRecovery(r)
-	}
-	o.SetAdapter(fanoutAdapterBuilder{window: opts.RecoveryWindow}) // see adapter.go
-	s := &Server{io: sio.NewServer(nil, o), tokens: tokens, users: users, log: log, obs: opts.Observer, byUser: map[int64]map[*sio.Socket]struct{}{}}
+	o.SetConnectTimeout(opts.Limits.ConnectTimeout)
+	// No connection state recovery (see Server): the library would replay the missed packets and
+	// rejoin the old rooms while it builds the socket, before any middleware authenticates it.
+	o.SetAdapter(fanoutAdapterBuilder{}) // see adapter.go
+	s := &Server{io: sio.NewServer(nil, o), tokens: tokens, users: users, log: log, obs: opts.Observer,
+		guard: newGuard(opts.Limits, opts.ClientIP, log), byUser: map[int64]map[*sio.Socket]struct{}{}}
+	s.handler = s.guard.wrap(sameOrigin(opts.FrontendURL, opts.RequestOrigin, detachOnUpgrade(s.io.ServeHandler(nil))))
+	_ = s.io.Engine().On("connection", func(args ...any) {
+		if conn, ok := args[0].(engine.Socket); ok {
+			s.guard.opened(conn)
+		}
+	})
 	s.io.Use(s.authenticate)
 	s.io.On("connection", func(args ...any) {
 		if sock, ok := args[0].(*sio.Socket); ok {
@@ -105,10 +138,45 @@ func New(opts Options, tokens Tokens, users Users, log *slog.Logger) *Server {
 }
 
 // Handler serves /socket.io/ (websocket and polling).
-func (s *Server) Handler() http.Handler { return detachOnUpgrade(s.io.ServeHandler(nil)) }
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Sessions returns the number of Engine.IO sessions open on this process, authenticated or not.
+func (s *Server) Sessions() int { return s.guard.sessions() }
+
+// sameOrigin removes the Origin header of requests whose Origin is the server's own origin (as
+// their client addressed it): a same-origin request is not cross-site, and the library, which
+// knows only the one allowed foreign origin, would refuse it. Python's websocket client, for
+// one, always sends its target's origin. Every other Origin is left for the origin check.
+func sameOrigin(frontend string, requestOrigin func(*http.Request) string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if origin := r.Header.Get("Origin"); origin != "" && origin != frontend && strings.EqualFold(origin, requestOrigin(r)) {
+			r = r.Clone(r.Context())
+			r.Header.Del("Origin")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func peerIP(r *http.Request) string {
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return ip
+}
+
+func directOrigin(r *http.Request) string {
+	if r.TLS != nil {
+		return "https://" + r.Host
+	}
+	return "http://" + r.Host
+}
 
 func (s *Server) authenticate(sock *sio.Socket, next func(*sio.ExtendedError)) {
 	remote := sock.Handshake().Address
+	if r := sock.Conn().Request(); r != nil && r.Request() != nil {
+		remote = s.guard.clientIP(r.Request())
+	}
 	deny := func(reason string, attrs ...any) {
 		s.log.Info("socket auth failed", append([]any{"reason", reason, "remote", remote}, attrs...)...)
 		next(sio.NewExtendedError("unauthorized", nil))
@@ -139,13 +207,12 @@ func (s *Server) authenticate(sock *sio.Socket, next func(*sio.ExtendedError)) {
 		return
 	}
 	sock.SetData(&connData{user: u, expiresAt: claims.ExpiresAt})
+	s.guard.connected(sock.Conn().Id())
 	// Join the rooms here, before the library answers CONNECT: a client that has its answer is
 	// in its rooms, so an event emitted from then on reaches it.
 	sock.Join(sio.Room(events.UserRoom(u.ID)))
 	if u.IsPDG {
 		sock.Join(sio.Room(events.RoomPDGNotifications))
-	} else {
-		sock.Leave(sio.Room(events.RoomPDGNotifications)) // a recovered socket whose PDG right was removed
 	}
 	next(nil)
 }
@@ -157,17 +224,39 @@ func (s *Server) onConnection(sock *sio.Socket) {
 		return
 	}
 	u := data.user // rooms were joined by authenticate
-	// The socket ends with its token.
+	// The socket ends with its token; its connection ends with it (one namespace: the
+	// connection's last socket).
 	timer := time.AfterFunc(time.Until(data.expiresAt), func() {
 		s.log.Info("socket token expired", "contact_id", u.ID, "sid", sock.Id())
 		sock.Disconnect(false)
 	})
+	// Listen first, then check: a disconnect that came before the listener is not missed.
+	var once sync.Once
+	gone := func(args ...any) {
+		once.Do(func() {
+			timer.Stop()
+			s.track(u.ID, sock, false)
+			// One namespace: a socket is its connection's last, so the connection ends with it
+			// instead of lingering, pinging, for a client that does not close it.
+			switch reason, _ := firstString(args); reason {
+			case "client namespace disconnect":
+				sock.Conn().Close(false)
+			case "server namespace disconnect":
+				// The DISCONNECT packet first (the client must see "io server disconnect", not a
+				// transport close it would reconnect from): a well-behaved client closes the
+				// connection itself on it.
+				conn := sock.Conn()
+				time.AfterFunc(closeGrace, func() { conn.Close(false) })
+			}
+		})
+	}
 	s.track(u.ID, sock, true)
-	sock.On("disconnect", func(...any) {
-		timer.Stop()
-		s.track(u.ID, sock, false)
-	})
-	s.log.Debug("socket connected", "contact_id", u.ID, "pdg", u.IsPDG, "sid", sock.Id(), "recovered", sock.Recovered())
+	sock.On("disconnect", gone)
+	if !sock.Connected() {
+		gone("already disconnected")
+		return
+	}
+	s.log.Debug("socket connected", "contact_id", u.ID, "pdg", u.IsPDG, "sid", sock.Id())
 }
 
 func (s *Server) track(id int64, sock *sio.Socket, connected bool) {
@@ -236,7 +325,12 @@ func (s *Server) refresh(payload []byte) error {
 	defer cancel()
 	u, err := s.users.User(ctx, p.ContactID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("refresh contact %d: %w", p.ContactID, err)
+		// Fail closed: the change may be a revocation. The clients reconnect and are
+		// authenticated afresh.
+		for _, sock := range socks {
+			sock.Disconnect(false)
+		}
+		return fmt.Errorf("refresh contact %d: its %d sockets disconnected: %w", p.ContactID, len(socks), err)
 	}
 	for _, sock := range socks {
 		data, _ := sock.Data().(*connData)
@@ -282,4 +376,16 @@ func (s *Server) Close() {
 	case <-done:
 	case <-time.After(5 * time.Second):
 	}
+}
+
+// closeGrace is how long a connection whose socket the server disconnected stays open for its
+// DISCONNECT packet to reach the client.
+const closeGrace = 2 * time.Second
+
+func firstString(args []any) (string, bool) {
+	if len(args) == 0 {
+		return "", false
+	}
+	v, ok := args[0].(string)
+	return v, ok
 }
