@@ -61,6 +61,14 @@ type Invoker interface {
 	//
 	// POST /api/users/auth/login
 	Login(ctx context.Context, request *LoginRequest) (*AuthResponse, error)
+	// Logout invokes logout operation.
+	//
+	// Makes the token unusable at once, on every node: REST answers 401 to it and the sockets it opened
+	// are disconnected (`io server disconnect`). Every other token of the account is revoked with it (log
+	// out everywhere): a token cannot be told apart from the account's other sessions.
+	//
+	// POST /api/users/auth/logout
+	Logout(ctx context.Context) error
 	// Readyz invokes readyz operation.
 	//
 	// Readiness (the database answers).
@@ -552,6 +560,84 @@ func (c *Client) sendLogin(ctx context.Context, request *LoginRequest) (res *Aut
 	}()
 
 	result, err := decodeLoginResponse(resp)
+	if err != nil {
+		return res, errors.Wrap(err, "decode response")
+	}
+
+	return result, nil
+}
+
+// Logout invokes logout operation.
+//
+// Makes the token unusable at once, on every node: REST answers 401 to it and the sockets it opened
+// are disconnected (`io server disconnect`). Every other token of the account is revoked with it (log
+// out everywhere): a token cannot be told apart from the account's other sessions.
+//
+// POST /api/users/auth/logout
+func (c *Client) Logout(ctx context.Context) error {
+	_, err := c.sendLogout(ctx)
+	return err
+}
+
+func (c *Client) sendLogout(ctx context.Context) (res *LogoutNoContent, err error) {
+
+	u := uri.Clone(c.requestURL(ctx))
+	var pathParts [1]string
+	pathParts[0] = "/api/users/auth/logout"
+	uri.AddPathParts(u, pathParts[:]...)
+
+	r, err := ht.NewRequest(ctx, "POST", u)
+	if err != nil {
+		return res, errors.Wrap(err, "create request")
+	}
+
+	{
+		type bitset = [1]uint8
+		var satisfied bitset
+		{
+
+			switch err := c.securityBearerAuth(ctx, LogoutOperation, r); {
+			case err == nil: // if NO error
+				satisfied[0] |= 1 << 0
+			case errors.Is(err, ogenerrors.ErrSkipClientSecurity):
+				// Skip this security.
+			default:
+				return res, errors.Wrap(err, "security \"BearerAuth\"")
+			}
+		}
+
+		if ok := func() bool {
+		nextRequirement:
+			for _, requirement := range []bitset{
+				{0b00000001},
+			} {
+				for i, mask := range requirement {
+					if satisfied[i]&mask != mask {
+						continue nextRequirement
+					}
+				}
+				return true
+			}
+			return false
+		}(); !ok {
+			return res, ogenerrors.ErrSecurityRequirementIsNotSatisfied
+		}
+	}
+
+	resp, err := c.cfg.Client.Do(r)
+	if err != nil {
+		return res, errors.Wrap(err, "do request")
+	}
+	body := resp.Body
+	defer func() {
+		// Drain the body to EOF before closing, so the underlying
+		// connection can be reused by the Transport regardless of the
+		// response status code. See https://github.com/ogen-go/ogen/issues/1670.
+		_, _ = io.Copy(io.Discard, body)
+		_ = body.Close()
+	}()
+
+	result, err := decodeLogoutResponse(resp)
 	if err != nil {
 		return res, errors.Wrap(err, "decode response")
 	}

@@ -12,6 +12,7 @@ const (
 	HealthzOperation               OperationName = "Healthz"
 	ListArtisanRequestsOperation   OperationName = "ListArtisanRequests"
 	LoginOperation                 OperationName = "Login"
+	LogoutOperation                OperationName = "Logout"
 	ReadyzOperation                OperationName = "Readyz"
 	RegisterOperation              OperationName = "Register"
 	RejectArtisanRequestOperation  OperationName = "RejectArtisanRequest"

@@ -88,6 +88,12 @@ func encodeLoginResponse(response *AuthResponse, w http.ResponseWriter) error {
 	return nil
 }
 
+func encodeLogoutResponse(response *LogoutNoContent, w http.ResponseWriter) error {
+	w.WriteHeader(204)
+
+	return nil
+}
+
 func encodeReadyzResponse(response *Health, w http.ResponseWriter) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(200)

@@ -479,6 +479,9 @@ func (s *LoginRequest) SetPassword(val string) {
 	s.Password = val
 }
 
+// LogoutNoContent is response for Logout operation.
+type LogoutNoContent struct{}
+
 // NewOptArtisanStatus returns new OptArtisanStatus with value set to v.
 func NewOptArtisanStatus(v ArtisanStatus) OptArtisanStatus {
 	return OptArtisanStatus{

@@ -46,6 +46,7 @@ var operationRolesBearerAuth = map[string][]string{
 	ListArtisanRequestsOperation: []string{
 		"pdg",
 	},
+	LogoutOperation: []string{},
 	RejectArtisanRequestOperation: []string{
 		"pdg",
 	},

@@ -47,6 +47,14 @@ type Handler interface {
 	//
 	// POST /api/users/auth/login
 	Login(ctx context.Context, req *LoginRequest) (*AuthResponse, error)
+	// Logout implements logout operation.
+	//
+	// Makes the token unusable at once, on every node: REST answers 401 to it and the sockets it opened
+	// are disconnected (`io server disconnect`). Every other token of the account is revoked with it (log
+	// out everywhere): a token cannot be told apart from the account's other sessions.
+	//
+	// POST /api/users/auth/logout
+	Logout(ctx context.Context) error
 	// Readyz implements readyz operation.
 	//
 	// Readiness (the database answers).

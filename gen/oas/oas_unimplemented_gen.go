@@ -70,6 +70,17 @@ func (UnimplementedHandler) Login(ctx context.Context, req *LoginRequest) (r *Au
 	return r, ht.ErrNotImplemented
 }
 
+// Logout implements logout operation.
+//
+// Makes the token unusable at once, on every node: REST answers 401 to it and the sockets it opened
+// are disconnected (`io server disconnect`). Every other token of the account is revoked with it (log
+// out everywhere): a token cannot be told apart from the account's other sessions.
+//
+// POST /api/users/auth/logout
+func (UnimplementedHandler) Logout(ctx context.Context) error {
+	return ht.ErrNotImplemented
+}
+
 // Readyz implements readyz operation.
 //
 // Readiness (the database answers).

@@ -29,6 +29,7 @@ type Store interface {
 	CountPending(ctx context.Context) (int64, error)
 	Approve(ctx context.Context, id, decidedBy int64) (store.Decision, error)
 	Reject(ctx context.Context, id, decidedBy int64, reason *string) (store.Decision, error)
+	RevokeTokens(ctx context.Context, email string) (int64, error)
 }
 
 // Tokens issues and verifies access tokens.
@@ -157,6 +158,17 @@ func (h *Handler) authResponse(u store.User) (*oas.AuthResponse, error) {
 		return nil, err
 	}
 	return &oas.AuthResponse{Token: token, User: toUser(u)}, nil
+}
+
+// Logout implements logout: it revokes the account's tokens, which every node applies through
+// the outbox (REST 401, sockets disconnected).
+func (h *Handler) Logout(ctx context.Context) error {
+	u := userFrom(ctx)
+	if _, err := h.store.RevokeTokens(ctx, u.Email); err != nil {
+		return fmt.Errorf("logout contact %d: %w", u.ID, err)
+	}
+	h.log.InfoContext(ctx, "logged out", "contact_id", u.ID)
+	return nil
 }
 
 // GetMe implements getMe.

@@ -318,6 +318,9 @@ func (s *Store) changeUser(ctx context.Context, op string, change func(*db.Queri
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", op, err)
 	}
+	if s.users != nil { // this node's requests see the change at once; other nodes through the relay
+		s.users.drop(id)
+	}
 	return id, nil
 }
 

@@ -47,6 +47,8 @@ function toApiError(status: number, body: unknown): ApiError {
 export interface Api {
   login(body: LoginRequest): Promise<AuthResponse>;
   register(body: RegisterRequest): Promise<AuthResponse>;
+  /** Revokes the session's token on the server (every node; its sockets are disconnected). */
+  logout(): Promise<void>;
   me(): Promise<User>;
   countRequests(): Promise<number>;
   listRequests(): Promise<ArtisanRequestList>;
@@ -79,6 +81,15 @@ export function createApi(baseUrl: string, getToken: () => string | null, fetchI
   return {
     login: (body) => call(client.POST("/api/users/auth/login", { body })),
     register: (body) => call(client.POST("/api/users/auth/register", { body })),
+    logout: async () => {
+      let res: { error?: unknown; response: Response };
+      try {
+        res = await client.POST("/api/users/auth/logout");
+      } catch {
+        throw toApiError(0, undefined);
+      }
+      if (!res.response.ok) throw toApiError(res.response.status, res.error);
+    },
     me: () => call(client.GET("/api/users/me")),
     countRequests: async () => (await call(client.GET("/api/notifications/artisan-requests/count"))).count,
     listRequests: () => call(client.GET("/api/notifications/artisan-requests")),
