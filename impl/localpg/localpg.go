@@ -58,8 +58,9 @@ const superuser = "postgres"
 // defaultPort numbers the socket (.s.PGSQL.5432) when Options.Port is 0.
 const defaultPort = 5432
 
-// maxSocketPath is the longest Unix socket path (sun_path holds 108 bytes with the final NUL).
-const maxSocketPath = 107
+// maxSocketPath is the longest Unix socket path everywhere: sun_path holds
+// 104 bytes with the final NUL on macOS and the BSDs (108 on Linux).
+const maxSocketPath = 103
 
 // Options configure Start.
 type Options struct {
