@@ -5,7 +5,7 @@ BIN     := bin/server
 E2E_DATA_DIR ?= /tmp/artisan-notify-e2e-pg
 NPM_CI  := npm ci --no-audit --no-fund --loglevel=error
 
-.PHONY: run build test test-go test-web deps generate check-generated lint-contracts vet fuzz bench
+.PHONY: run build test test-go test-web deps sysdeps generate check-generated lint-contracts vet fuzz bench
 
 ## run: start the server (local PostgreSQL when DATABASE_URL is unset)
 run:
@@ -21,8 +21,12 @@ deps: tests/socket/node_modules/.ok tests/cluster/node_modules/.ok web/node_modu
 	$(NPM_CI) --prefix $*
 	touch $@
 
+## sysdeps: the system packages the tests need (apt; only those missing)
+sysdeps:
+	@bash scripts/install-system-packages.sh
+
 ## test: the whole suite: Go unit and integration tests (-race), the socket.io-client suite, web unit and browser tests
-test: deps build
+test: sysdeps deps build
 	$(GO) test -race -count=1 ./...
 	$(MAKE) test-web
 

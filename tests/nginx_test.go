@@ -148,6 +148,30 @@ http {
 	if !strings.Contains(string(access), "transport=polling") {
 		t.Errorf("no long-polling request in nginx's access log")
 	}
+
+	// The edge limits (the nodes' own per-address caps are off here): a flood of handshakes
+	// and of logins from one address is cut by nginx with 429.
+	for _, f := range []struct{ what, method, path, body string }{
+		{"handshakes", "GET", "/socket.io/?EIO=4&transport=polling", ""},
+		{"logins", "POST", "/api/users/auth/login", `{"email":"x@example.test","password":"wrong-password"}`},
+	} {
+		codes := map[int]int{}
+		for range 300 {
+			req, _ := http.NewRequest(f.method, base+f.path, strings.NewReader(f.body))
+			req.Header.Set("Content-Type", "application/json")
+			r, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatalf("%s flood: %v", f.what, err)
+			}
+			_, _ = io.Copy(io.Discard, r.Body)
+			r.Body.Close()
+			codes[r.StatusCode]++
+		}
+		t.Logf("300 %s through nginx: %v", f.what, codes)
+		if codes[http.StatusTooManyRequests] < 100 {
+			t.Errorf("300 %s at once through nginx: %v, want most refused with 429 by limit_req", f.what, codes)
+		}
+	}
 }
 
 // renderSite writes deploy/nginx/artisan-notify.conf with the test's ports and paths into dir.
