@@ -375,3 +375,14 @@ func TestHostilePythonClientSameOriginBothTransports(t *testing.T) {
 		})
 	}
 }
+
+func TestHostileMetricsNotOnThePublicPort(t *testing.T) {
+	addr := "127.0.0.1:" + strconv.Itoa(proctest.FreePort(t))
+	srv := hostileServer(t, map[string]string{"METRICS_ADDR": addr})
+	if code := status(t, srv.URL+"/metrics"); code != http.StatusNotFound {
+		t.Fatalf("GET /metrics on the public port with METRICS_ADDR set: %d, want 404", code)
+	}
+	if code := status(t, "http://"+addr+"/metrics"); code != http.StatusOK {
+		t.Fatalf("GET /metrics on METRICS_ADDR: %d, want 200", code)
+	}
+}

@@ -1,16 +1,22 @@
 package socket
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"artisan-notify/gen/events"
+	"artisan-notify/impl/store"
 )
 
 func newGuardedServer(t *testing.T, l Limits) (*Server, string) {
@@ -158,4 +164,51 @@ func TestHostileNamespaceDisconnectEndsConnection(t *testing.T) {
 			return
 		}
 	}
+}
+
+// flakyUsers is fakeAuth whose user loads fail once broken is set.
+type flakyUsers struct {
+	fakeAuth
+	broken atomic.Bool
+}
+
+func (f *flakyUsers) User(ctx context.Context, id int64) (store.User, error) {
+	if f.broken.Load() {
+		return store.User{}, errors.New("database unreachable")
+	}
+	return f.fakeAuth.User(ctx, id)
+}
+
+func TestHostileRevocationFailsClosedWhenUserCannotBeLoaded(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	users := &flakyUsers{}
+	s := New(Options{FrontendURL: "http://localhost:5173"}, fakeAuth{}, users, log)
+	hs := httptest.NewServer(s.Handler())
+	t.Cleanup(func() { s.Close(); hs.Close() })
+	c, _, _ := rawConnect(t, hs.URL, map[string]any{"token": "pdg"})
+	defer c.Close()
+	waitJoined(t, s, 1)
+	users.broken.Store(true)
+	// the relay's message that contact 1 changed (it may be a revocation): its user cannot be loaded
+	if err := s.Deliver(events.Message{Event: store.UserChanged, Rooms: []string{events.UserRoom(1)}, Payload: []byte(`{"contact_id":1}`)}); err == nil {
+		t.Fatal("Deliver: no error although the user could not be loaded")
+	}
+	if _, p := readPacket(t, c); p != "41" {
+		t.Fatalf("socket of a contact that could not be reloaded: %q, want 41 (disconnected)", p)
+	}
+	waitJoined(t, s, 0)
+}
+
+func TestHostileClientEventFloodEndsSocket(t *testing.T) {
+	s, url := newGuardedServer(t, Limits{})
+	c, _, _ := rawConnect(t, url, map[string]any{"token": "pdg"})
+	defer c.Close()
+	waitJoined(t, s, 1)
+	for range 100 {
+		if err := c.WriteMessage(websocket.TextMessage, []byte(`42["artisan-request:approved",{"contact_id":1}]`)); err != nil {
+			break // already closed
+		}
+	}
+	waitSessions(t, s, 0, 2*time.Second)
+	waitJoined(t, s, 0)
 }

@@ -252,6 +252,13 @@ func (s *Server) onConnection(sock *sio.Socket) {
 	}
 	s.track(u.ID, sock, true)
 	sock.On("disconnect", gone)
+	// The contract has no client-to-server event: a client that emits one is not following it,
+	// and every packet it sends costs a decode, so its socket ends.
+	sock.OnAny(func(args ...any) {
+		event, _ := firstString(args)
+		s.log.Info("socket disconnected", "reason", "client sent an event", "event", truncate(event, 64), "contact_id", u.ID, "sid", sock.Id())
+		sock.Disconnect(true)
+	})
 	if !sock.Connected() {
 		gone("already disconnected")
 		return
@@ -388,4 +395,11 @@ func firstString(args []any) (string, bool) {
 	}
 	v, ok := args[0].(string)
 	return v, ok
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
 }
