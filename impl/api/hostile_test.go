@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"artisan-notify/gen/oas"
 	"artisan-notify/impl/apptest"
+	"artisan-notify/impl/testredis"
 )
 
 // TestBadRequestMessagesHideInternals: a 400 says what is wrong in the contract's words, never
@@ -116,9 +118,22 @@ func creds(email, password string) map[string]string {
 // slowed, yet its owner logs in from an address that has not failed.
 func TestLoginLimitsCountFailuresNotAccounts(t *testing.T) {
 	t.Parallel()
+	t.Run("per node", func(t *testing.T) {
+		t.Parallel()
+		loginLimits(t, nil)
+	})
+	t.Run("shared through Redis", func(t *testing.T) {
+		t.Parallel()
+		loginLimits(t, map[string]string{"REDIS_URL": testredis.Start(t).URL})
+	})
+}
+
+func loginLimits(t *testing.T, env map[string]string) {
 	// P = 2: 2 attempts per address a minute, 2 failures per (account, address) per 10 minutes,
 	// 20 failures per account per 10 minutes.
-	s := apptest.Start(t, map[string]string{"RATE_LIMIT_AUTH_PER_MINUTE": "2", "TRUSTED_PROXIES": "127.0.0.1/32"})
+	vars := map[string]string{"RATE_LIMIT_AUTH_PER_MINUTE": "2", "TRUSTED_PROXIES": "127.0.0.1/32"}
+	maps.Copy(vars, env)
+	s := apptest.Start(t, vars)
 	victim := s.Register(t, "Victim", "Client")
 	login, register := s.URL+"/api/users/auth/login", s.URL+"/api/users/auth/register"
 
