@@ -48,7 +48,7 @@ func TestHostileRelayLongTransactionDoesNotStallEvents(t *testing.T) {
 		slept <- err
 	}()
 	t.Cleanup(func() { cancel(); <-finished }) // before the connection is closed
-	time.Sleep(1500 * time.Millisecond) // the relay reads (polls) with the transaction open
+	time.Sleep(1500 * time.Millisecond)        // the relay reads (polls) with the transaction open
 	stillOpen := func(what string) {
 		t.Helper()
 		select {
