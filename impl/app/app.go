@@ -116,7 +116,7 @@ func (a *App) Run(ctx context.Context) error {
 	// Reads every request makes are served from memory; the relay clears what any node changes.
 	st := store.New(pool).WithReadCache(10 * time.Second)
 	tokens := auth.NewTokens(cfg.JWTSecret, cfg.JWTIssuer, cfg.JWTAudience, cfg.TokenTTL, nil)
-	passwords, err := auth.NewPasswords(auth.OWASPArgon2)
+	passwords, err := auth.NewPasswords(auth.OWASPArgon2, auth.Limit{Concurrent: cfg.HashConcurrency, Queue: cfg.HashQueue, MaxWait: cfg.HashMaxWait})
 	if err != nil {
 		return err
 	}
@@ -148,7 +148,8 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	sockets := socket.New(socket.Options{
 		FrontendURL: cfg.FrontendURL, Observer: m,
-		ClientIP:      func(r *http.Request) string { return api.ClientIP(r, cfg.TrustedProxies) },
+		// an IPv6 client is counted by its /64 (one host usually holds the whole prefix)
+		ClientIP:      func(r *http.Request) string { return ratelimit.ClientKey(api.ClientIP(r, cfg.TrustedProxies)) },
 		RequestOrigin: func(r *http.Request) string { return api.RequestOrigin(r, cfg.TrustedProxies) },
 		Limits: socket.Limits{
 			SessionsPerIP: cfg.SocketSessionsPerIP, Handshakes: handshakes, ConnectTimeout: cfg.SocketConnectTimeout,

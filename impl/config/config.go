@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -40,6 +41,12 @@ type Config struct {
 	// SocketConnectTimeout closes a session that has not authenticated (Socket.IO CONNECT with a
 	// valid token) this long after its handshake (SOCKET_CONNECT_TIMEOUT).
 	SocketConnectTimeout time.Duration
+	// HashConcurrency bounds the password hashes running at once (HASH_CONCURRENCY, default one
+	// per CPU: argon2id takes 19 MiB each); HashQueue more may wait (HASH_QUEUE, default 4 per
+	// CPU), each at most HashMaxWait (HASH_MAX_WAIT); past that 503 with Retry-After.
+	HashConcurrency int
+	HashQueue       int
+	HashMaxWait     time.Duration
 	// BodyReadTimeout is how long a client may take to send a request body (BODY_READ_TIMEOUT).
 	BodyReadTimeout time.Duration
 	// MetricsAddr, when set, serves /metrics on a listener of its own instead of the public port
@@ -84,6 +91,8 @@ func Load(getenv func(string) string, defaultDataDir string) (Config, error) {
 		SocketHandshakesPerMinute: 300,
 		SocketConnectTimeout:      10 * time.Second,
 		BodyReadTimeout:           15 * time.Second,
+		HashConcurrency:           runtime.GOMAXPROCS(0),
+		HashMaxWait:               2 * time.Second,
 		MetricsAddr:               getenv("METRICS_ADDR"),
 		LogLevel:                  slog.LevelInfo,
 		ShutdownTimeout:           15 * time.Second,
@@ -142,7 +151,7 @@ func Load(getenv func(string) string, defaultDataDir string) (Config, error) {
 	for _, v := range []struct {
 		name string
 		dst  *int
-	}{{"SOCKET_SESSIONS_PER_IP", &c.SocketSessionsPerIP}, {"SOCKET_HANDSHAKES_PER_IP_PER_MINUTE", &c.SocketHandshakesPerMinute}} {
+	}{{"SOCKET_SESSIONS_PER_IP", &c.SocketSessionsPerIP}, {"SOCKET_HANDSHAKES_PER_IP_PER_MINUTE", &c.SocketHandshakesPerMinute}, {"HASH_QUEUE", &c.HashQueue}} {
 		if raw := getenv(v.name); raw != "" {
 			n, err := strconv.Atoi(raw)
 			if err != nil || n < 0 {
@@ -154,7 +163,7 @@ func Load(getenv func(string) string, defaultDataDir string) (Config, error) {
 	for _, v := range []struct {
 		name string
 		dst  *time.Duration
-	}{{"SOCKET_CONNECT_TIMEOUT", &c.SocketConnectTimeout}, {"BODY_READ_TIMEOUT", &c.BodyReadTimeout}} {
+	}{{"SOCKET_CONNECT_TIMEOUT", &c.SocketConnectTimeout}, {"BODY_READ_TIMEOUT", &c.BodyReadTimeout}, {"HASH_MAX_WAIT", &c.HashMaxWait}} {
 		if raw := getenv(v.name); raw != "" {
 			d, err := time.ParseDuration(raw)
 			if err != nil || d < 100*time.Millisecond || d > 5*time.Minute {
@@ -162,6 +171,16 @@ func Load(getenv func(string) string, defaultDataDir string) (Config, error) {
 			}
 			*v.dst = d
 		}
+	}
+	if v := getenv("HASH_CONCURRENCY"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1024 {
+			errs = append(errs, fmt.Errorf("HASH_CONCURRENCY=%q: want a number between 1 and 1024 (each running hash takes 19 MiB)", v))
+		}
+		c.HashConcurrency = n
+	}
+	if getenv("HASH_QUEUE") == "" {
+		c.HashQueue = 4 * c.HashConcurrency
 	}
 	if c.MetricsAddr != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
@@ -272,6 +291,9 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("socket_handshakes_per_ip_per_minute", c.SocketHandshakesPerMinute),
 		slog.Duration("socket_connect_timeout", c.SocketConnectTimeout),
 		slog.Duration("body_read_timeout", c.BodyReadTimeout),
+		slog.Int("hash_concurrency", c.HashConcurrency),
+		slog.Int("hash_queue", c.HashQueue),
+		slog.Duration("hash_max_wait", c.HashMaxWait),
 		slog.String("metrics_addr", c.MetricsAddr),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.String("node_id", c.NodeID),

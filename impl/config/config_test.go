@@ -191,6 +191,14 @@ func TestLoadRejects(t *testing.T) {
 		{"rate limit not a number", "RATE_LIMIT_AUTH_PER_MINUTE", "ten"},
 		{"unknown log level", "LOG_LEVEL", "loud"},
 		{"zero shutdown timeout", "SHUTDOWN_TIMEOUT", "0s"},
+		{"negative sessions per address", "SOCKET_SESSIONS_PER_IP", "-1"},
+		{"handshakes not a number", "SOCKET_HANDSHAKES_PER_IP_PER_MINUTE", "many"},
+		{"connect timeout too short", "SOCKET_CONNECT_TIMEOUT", "1ms"},
+		{"body timeout without unit", "BODY_READ_TIMEOUT", "15"},
+		{"no hash at a time", "HASH_CONCURRENCY", "0"},
+		{"negative hash queue", "HASH_QUEUE", "-1"},
+		{"hash wait too long", "HASH_MAX_WAIT", "1h"},
+		{"metrics address without port", "METRICS_ADDR", "127.0.0.1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := load(t, map[string]string{tc.variable: tc.value})
