@@ -3,7 +3,7 @@
 // the repository needs no package.json:
 //
 //   cd "$(mktemp -d)" && npm install --no-save @asyncapi/parser@3 &&
-//     node /work/main/scripts/validate-asyncapi.mjs /work/main/asyncapi.yaml
+//     node "$OLDPWD/scripts/validate-asyncapi.mjs" "$OLDPWD/asyncapi.yaml"
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 

@@ -13,7 +13,7 @@ import (
 	"artisan-notify/impl/testdb"
 )
 
-// TestSoak is issue 4 item 6's soak: 5,000 connected sockets (80% PDG, 20% Client users, plus one socket per
+// TestSoak is the soak: 5,000 connected sockets (80% PDG, 20% Client users, plus one socket per
 // applicant registered during the run) while 50 operations per second (registrations of Artisan/Promoteur users
 // and decisions on them) run for 60 seconds against the server binary: zero missed, duplicated or unexpected
 // events and zero 5xx (cmd/bench -scenarios soak; see cmd/bench/README.md). It takes about 2 minutes, so it runs

@@ -1,6 +1,6 @@
-// Command bench measures servers that speak the wire contract (/work/shared/contract.md: REST + Socket.IO) one
+// Command bench measures servers that speak the wire contract (openapi.yaml and asyncapi.yaml: REST + Socket.IO) one
 // after the other, on the same machine, and prints one side-by-side markdown table with the ratios ours/theirs and
-// the targets of issue 5. See README.md.
+// the performance targets. See README.md.
 package main
 
 import (

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// The soak scenario (issue 4 item 6): cfg.SoakSockets sockets stay connected (cfg.SoakPDGShare of them with the PDG
+// The soak scenario: cfg.SoakSockets sockets stay connected (cfg.SoakPDGShare of them with the PDG
 // token, the rest spread over a few Client users, who must receive nothing) while registrations of
 // Artisan/Promoteur users and decisions (approve and reject alternately) run at cfg.SoakRate operations per second
 // for cfg.SoakDur. Every registered applicant connects its own socket right after its 201, so each decision is also

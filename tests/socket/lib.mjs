@@ -1,4 +1,4 @@
-// Helpers for the Socket.IO contract tests (see ../../../shared/contract.md and README.md).
+// Helpers for the Socket.IO contract tests (see asyncapi.yaml and README.md).
 // Everything here talks to the server under test only through its public wire contract.
 import { exec } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
