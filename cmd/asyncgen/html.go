@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
-	"regexp"
 	"strconv"
 	"strings"
 
+	"github.com/yuin/goldmark"
 	"gopkg.in/yaml.v3"
 )
 
@@ -226,55 +226,18 @@ func (p *walker) writeJSON(b *bytes.Buffer, n *yaml.Node, indent string) error {
 	return nil
 }
 
-var (
-	codeSpan = regexp.MustCompile("`([^`]+)`")
-	mdLink   = regexp.MustCompile(`\[([^\]]+)\]\((https?://[^)\s]+)\)`)
-)
+// mdRenderer renders the contract's Markdown (CommonMark). goldmark's default renderer is safe: raw HTML
+// in a description is left out (an HTML comment says so) and links with a dangerous scheme
+// (javascript:, vbscript:, file:, data: except images) lose their target. Never add
+// html.WithUnsafe here: descriptions are contract text, not trusted markup.
+var mdRenderer = goldmark.New()
 
-// markdown renders the little Markdown the contracts use: paragraphs, "- " lists, `code` and links.
+// markdown renders a description of the contract as HTML.
 func markdown(s string) template.HTML {
-	inline := func(line string) string {
-		line = template.HTMLEscapeString(line)
-		line = codeSpan.ReplaceAllString(line, "<code>$1</code>")
-		return mdLink.ReplaceAllString(line, `<a href="$2">$1</a>`)
-	}
-	var b strings.Builder
-	for _, block := range regexp.MustCompile(`\n\s*\n`).Split(strings.TrimSpace(s), -1) {
-		lines := strings.Split(block, "\n")
-		inList := false
-		var para []string
-		flush := func() {
-			if len(para) > 0 {
-				b.WriteString("<p>" + strings.Join(para, "\n") + "</p>\n")
-				para = nil
-			}
-		}
-		for _, l := range lines {
-			t := strings.TrimSpace(l)
-			if strings.HasPrefix(t, "- ") {
-				flush()
-				if !inList {
-					b.WriteString("<ul>\n")
-					inList = true
-				}
-				b.WriteString("<li>" + inline(t[2:]) + "</li>\n")
-				continue
-			}
-			if inList && t != "" && strings.HasPrefix(l, "  ") {
-				continue // a continuation line of a list item is rare in our contracts; keep it simple
-			}
-			if inList {
-				b.WriteString("</ul>\n")
-				inList = false
-			}
-			if t != "" {
-				para = append(para, inline(t))
-			}
-		}
-		flush()
-		if inList {
-			b.WriteString("</ul>\n")
-		}
+	var b bytes.Buffer
+	if err := mdRenderer.Convert([]byte(strings.TrimSpace(s)), &b); err != nil {
+		// goldmark fails only when the writer does; a bytes.Buffer does not. Fall back to text.
+		return template.HTML("<p>" + template.HTMLEscapeString(s) + "</p>\n")
 	}
 	return template.HTML(b.String())
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -51,6 +52,47 @@ servers:
 	again, _ := renderHTML("in.yaml", []byte(src))
 	if string(again) != page {
 		t.Error("two renders differ")
+	}
+}
+
+// The contract's descriptions are Markdown, not trusted HTML: raw HTML is left out and a link with
+// a script URL loses its target, wherever the description is shown.
+func TestRenderHTMLDescriptionsAreNotHTML(t *testing.T) {
+	hostile := "<script>alert(1)</script>\n\nText <script>alert(2)</script> <img src=x onerror=alert(3)>" +
+		" [a](javascript:alert(4)) <a href=\"javascript:alert(5)\">b</a> `<script>`"
+	src := edit(t, `info: {title: t, version: "1"}`, "info:\n  title: t\n  version: \"1\"\n  description: "+strconv.Quote(hostile))
+	src = edit2(t, src, "components:\n  schemas:", "components:\n  securitySchemes:\n    tok: {type: http, scheme: bearer, description: "+strconv.Quote(hostile)+"}\n  schemas:")
+	out, err := renderHTML("in.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := strings.ToLower(string(out))
+	for _, bad := range []string{"<script", "<img", "onerror", "javascript:", "<a href=\"javascript"} {
+		if strings.Contains(page, bad) {
+			t.Errorf("page has %q:\n%s", bad, out)
+		}
+	}
+	// The code span is shown as text.
+	if !strings.Contains(page, "<code>&lt;script&gt;</code>") {
+		t.Errorf("page has no escaped code span:\n%s", out)
+	}
+	// The Markdown around it still renders.
+	if !strings.Contains(page, "<p>text ") {
+		t.Errorf("page has no paragraph:\n%s", out)
+	}
+}
+
+func TestMarkdown(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"Connect with `io(url)`.", "<p>Connect with <code>io(url)</code>.</p>\n"},
+		{"Rooms:\n- `user:{id}`: one\n- two\n", "<p>Rooms:</p>\n<ul>\n<li><code>user:{id}</code>: one</li>\n<li>two</li>\n</ul>\n"},
+		{"See [the docs](https://example.invalid/x).", `<p>See <a href="https://example.invalid/x">the docs</a>.</p>` + "\n"},
+		{"a <b>c</b> & d", "<p>a <!-- raw HTML omitted -->c<!-- raw HTML omitted --> &amp; d</p>\n"},
+		{"", ""},
+	} {
+		if got := string(markdown(tc.in)); got != tc.want {
+			t.Errorf("markdown(%q) = %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }
 
