@@ -5,7 +5,7 @@ BIN     := bin/server
 E2E_DATA_DIR ?= /tmp/artisan-notify-e2e-pg
 NPM_CI  := npm ci --no-audit --no-fund --loglevel=error
 
-.PHONY: run build test test-go test-web deps sysdeps generate check-generated lint-contracts vet fuzz bench
+.PHONY: run build test test-go test-web deps sysdeps generate check-generated lint-contracts check-breaking vet fuzz bench
 
 ## run: start the server (local PostgreSQL when DATABASE_URL is unset)
 run:
@@ -49,6 +49,11 @@ check-generated: generate
 lint-contracts: tools/npm/node_modules/.ok
 	REDOCLY_TELEMETRY=off npm --prefix tools/npm exec --no -- redocly lint --config tools/npm/redocly.yaml openapi.yaml asyncapi.yaml
 	cd tools/npm && node ../../scripts/validate-asyncapi.mjs ../../asyncapi.yaml
+
+## check-breaking: fail on a breaking change to openapi.yaml or asyncapi.yaml unless info.version's major was raised
+## (base: the merge base with the default branch, else the last v* tag, else the version before the last change; see scripts/check-breaking.sh)
+check-breaking: tools/npm/node_modules/.ok
+	bash scripts/check-breaking.sh
 
 vet:
 	$(GO) vet ./...
