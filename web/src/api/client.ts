@@ -1,4 +1,5 @@
-import createClient from "openapi-fetch";
+import createClient, { type Client } from "openapi-fetch";
+import type { BaseQueryFn } from "@reduxjs/toolkit/query";
 import type { components, paths } from "../gen/api";
 
 export type User = components["schemas"]["User"];
@@ -15,16 +16,14 @@ type ErrorBody = components["schemas"]["Error"];
 
 export const ACCOUNT_TYPES: readonly AccountType[] = ["Client", "Artisan/Promoteur"];
 
-/** A non-2xx answer (status 0: the server could not be reached). */
-export class ApiError extends Error {
-  readonly status: number;
-  readonly code: string;
-  constructor(status: number, code: string, message: string) {
-    super(message);
-    this.name = "ApiError";
-    this.status = status;
-    this.code = code;
-  }
+/**
+ * A non-2xx answer (status 0: the server could not be reached): the contract's
+ * `{"error":{"code","message"}}` with its HTTP status. Plain data, so that it can sit in the store.
+ */
+export interface ApiError {
+  status: number;
+  code: string;
+  message: string;
 }
 
 const FALLBACK_MESSAGES: Record<number, string> = {
@@ -37,70 +36,44 @@ const FALLBACK_MESSAGES: Record<number, string> = {
   429: "Trop de tentatives. Réessayez dans une minute.",
 };
 
-function toApiError(status: number, body: unknown): ApiError {
+export function toApiError(status: number, body: unknown): ApiError {
   const err = (body as Partial<ErrorBody> | undefined)?.error;
   const message = err?.message || FALLBACK_MESSAGES[status] || "Erreur du serveur.";
-  return new ApiError(status, err?.code || "unknown", message);
+  return { status, code: err?.code || "unknown", message };
 }
 
-/** The REST calls the app makes, typed by the generated `paths`. Each rejects with ApiError. */
-export interface Api {
-  login(body: LoginRequest): Promise<AuthResponse>;
-  register(body: RegisterRequest): Promise<AuthResponse>;
-  /** Revokes the session's token on the server (every node; its sockets are disconnected). */
-  logout(): Promise<void>;
-  me(): Promise<User>;
-  countRequests(): Promise<number>;
-  listRequests(): Promise<ArtisanRequestList>;
-  approve(id: number): Promise<ApproveResponse>;
-  reject(id: number, reason?: string): Promise<RejectResponse>;
+export function isApiError(e: unknown): e is ApiError {
+  return typeof e === "object" && e !== null && typeof (e as ApiError).status === "number" && typeof (e as ApiError).message === "string";
 }
 
-/** Builds the API on openapi-fetch; `getToken` is read at every request (Authorization: Bearer). */
-export function createApi(baseUrl: string, getToken: () => string | null, fetchImpl?: typeof fetch): Api {
-  const client = createClient<paths>({ baseUrl, ...(fetchImpl ? { fetch: fetchImpl } : {}) });
-  client.use({
-    onRequest({ request }) {
-      const token = getToken();
-      if (token) request.headers.set("Authorization", `Bearer ${token}`);
-      return request;
-    },
+/** One request made with the openapi-fetch client typed by the generated `paths`; R is its success body. */
+export type Call<R = unknown> = (client: Client<paths>) => Promise<{ data?: R; error?: unknown; response: Response }>;
+
+/** What the base query needs from the store's extra argument. */
+export interface ClientConfig {
+  baseUrl: string;
+  fetch?: typeof fetch;
+}
+
+/**
+ * RTK Query's base query over openapi-fetch: an endpoint's `query` returns a Call, made with the session's
+ * token (Authorization: Bearer, read from the store at every request); a non-2xx answer or a network
+ * failure becomes an ApiError.
+ */
+export const openapiBaseQuery: BaseQueryFn<Call, unknown, ApiError> = async (call, { extra, getState }) => {
+  const { baseUrl, fetch } = extra as ClientConfig;
+  const token = (getState() as { auth?: { token?: string | null } }).auth?.token;
+  const client = createClient<paths>({
+    baseUrl,
+    ...(fetch ? { fetch } : {}),
+    ...(token ? { headers: { Authorization: `Bearer ${token}` } } : {}),
   });
-
-  async function call<T>(p: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {
-    let res: { data?: T; error?: unknown; response: Response };
-    try {
-      res = await p;
-    } catch {
-      throw toApiError(0, undefined);
-    }
-    if (res.data !== undefined && res.response.ok) return res.data;
-    throw toApiError(res.response.status, res.error);
+  let res: Awaited<ReturnType<Call>>;
+  try {
+    res = await call(client);
+  } catch {
+    return { error: toApiError(0, undefined) };
   }
-
-  return {
-    login: (body) => call(client.POST("/api/users/auth/login", { body })),
-    register: (body) => call(client.POST("/api/users/auth/register", { body })),
-    logout: async () => {
-      let res: { error?: unknown; response: Response };
-      try {
-        res = await client.POST("/api/users/auth/logout");
-      } catch {
-        throw toApiError(0, undefined);
-      }
-      if (!res.response.ok) throw toApiError(res.response.status, res.error);
-    },
-    me: () => call(client.GET("/api/users/me")),
-    countRequests: async () => (await call(client.GET("/api/notifications/artisan-requests/count"))).count,
-    listRequests: () => call(client.GET("/api/notifications/artisan-requests")),
-    approve: (id) =>
-      call(client.POST("/api/notifications/artisan-requests/{id}/approve", { params: { path: { id } } })),
-    reject: (id, reason) =>
-      call(
-        client.POST("/api/notifications/artisan-requests/{id}/reject", {
-          params: { path: { id } },
-          body: reason ? { reason } : {},
-        }),
-      ),
-  };
-}
+  if (!res.response.ok) return { error: toApiError(res.response.status, res.error) };
+  return { data: res.data ?? null };
+};

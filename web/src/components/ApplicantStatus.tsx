@@ -1,4 +1,4 @@
-import type { ApplicantStatus } from "../store/authSlice";
+import type { ApplicantStatus } from "../api/pending";
 
 const TEXT: Record<ApplicantStatus, string> = {
   none: "Vous n'avez pas de demande artisan.",

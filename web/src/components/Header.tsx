@@ -1,25 +1,23 @@
 import { useState } from "react";
-import { useServices } from "../services";
-import { useAppDispatch, useAppSelector } from "../store";
-import { loggedOut } from "../store/authSlice";
+import { useLogoutMutation } from "../api/api";
+import { useMe } from "../api/hooks";
+import { useAppDispatch } from "../store";
+import { loggedOut } from "../store/actions";
 import ConnectionIndicator from "./ConnectionIndicator";
 import NotificationBell from "./NotificationBell";
 
 export default function Header() {
-  const user = useAppSelector((s) => s.auth.user);
+  const user = useMe();
   const dispatch = useAppDispatch();
-  const { api } = useServices();
+  const [revoke] = useLogoutMutation();
   const [leaving, setLeaving] = useState(false);
   if (!user) return null;
   // The token is revoked on the server first (it must not outlive the session), then forgotten
   // here; offline, it is forgotten anyway and expires on its own.
   const logout = async () => {
     setLeaving(true);
-    try {
-      await api.logout();
-    } catch {
-      // offline or already revoked: nothing more to do here
-    }
+    // offline or already revoked: nothing more to do than forget it
+    await revoke();
     dispatch(loggedOut());
   };
   return (

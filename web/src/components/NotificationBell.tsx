@@ -1,7 +1,7 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import type { ArtisanRequest } from "../api/client";
-import { useServices } from "../services";
-import { useAppSelector } from "../store";
+import { useDecideMutation } from "../api/api";
+import { usePending } from "../api/hooks";
 
 const dateFormat = new Intl.DateTimeFormat("fr-FR", { dateStyle: "short", timeStyle: "short" });
 
@@ -11,7 +11,7 @@ function formatDate(iso: string): string {
 }
 
 function RequestItem({ req }: { req: ArtisanRequest }) {
-  const { realtime } = useServices();
+  const [decide] = useDecideMutation();
   const [busy, setBusy] = useState(false);
   const [rejecting, setRejecting] = useState(false);
   const [reason, setReason] = useState("");
@@ -19,13 +19,13 @@ function RequestItem({ req }: { req: ArtisanRequest }) {
 
   async function approve() {
     setBusy(true);
-    if (!(await realtime.decide(req.contact_id, "approve"))) setBusy(false);
+    if ((await decide({ id: req.contact_id, decision: "approve" })).error) setBusy(false);
   }
 
   async function reject(e: FormEvent) {
     e.preventDefault();
     setBusy(true);
-    if (!(await realtime.decide(req.contact_id, "reject", reason))) setBusy(false);
+    if ((await decide({ id: req.contact_id, decision: "reject", reason })).error) setBusy(false);
   }
 
   return (
@@ -66,8 +66,7 @@ function RequestItem({ req }: { req: ArtisanRequest }) {
 
 /** The PDG's bell: a button named "Notifications" whose badge shows the pending count, and its dropdown. */
 export default function NotificationBell() {
-  const count = useAppSelector((s) => s.notifications.count);
-  const requests = useAppSelector((s) => s.notifications.requests);
+  const { count, requests } = usePending();
   const [open, setOpen] = useState(false);
   const root = useRef<HTMLDivElement>(null);
   const panelId = useId();

@@ -1,12 +1,13 @@
 import Header from "../components/Header";
 import ApplicantStatusCard from "../components/ApplicantStatus";
-import { useAppSelector } from "../store";
+import { useMe, usePending } from "../api/hooks";
+import { applicantStatus } from "../api/pending";
 
 export default function HomePage() {
-  const user = useAppSelector((s) => s.auth.user);
-  const status = useAppSelector((s) => s.auth.applicantStatus);
-  const count = useAppSelector((s) => s.notifications.count);
+  const user = useMe();
+  const { count } = usePending();
   if (!user) return null;
+  const status = applicantStatus(user);
   const showApplicant = status !== "none" || user.type_compte === "Artisan/Promoteur";
   return (
     <>

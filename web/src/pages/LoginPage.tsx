@@ -1,11 +1,11 @@
 import { useState, type FormEvent } from "react";
-import { ApiError } from "../api/client";
-import { useServices } from "../services";
+import { isApiError } from "../api/client";
+import { useLoginMutation } from "../api/api";
 import { useAppDispatch } from "../store";
-import { loggedIn } from "../store/authSlice";
+import { loggedIn } from "../store/actions";
 
 export default function LoginPage() {
-  const { api } = useServices();
+  const [login] = useLoginMutation();
   const dispatch = useAppDispatch();
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
@@ -17,10 +17,10 @@ export default function LoginPage() {
     setError(null);
     setBusy(true);
     try {
-      const res = await api.login({ email: email.trim(), password });
+      const res = await login({ email: email.trim(), password }).unwrap();
       dispatch(loggedIn(res));
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : "Connexion impossible.");
+      setError(isApiError(err) ? err.message : "Connexion impossible.");
       setBusy(false);
     }
   }

@@ -1,11 +1,11 @@
 import { useState, type FormEvent } from "react";
-import { ACCOUNT_TYPES, ApiError, type AccountType } from "../api/client";
-import { useServices } from "../services";
+import { ACCOUNT_TYPES, isApiError, type AccountType } from "../api/client";
+import { useRegisterMutation } from "../api/api";
 import { useAppDispatch } from "../store";
-import { loggedIn } from "../store/authSlice";
+import { loggedIn } from "../store/actions";
 
 export default function RegisterPage() {
-  const { api } = useServices();
+  const [register] = useRegisterMutation();
   const dispatch = useAppDispatch();
   const [prenom, setPrenom] = useState("");
   const [nom, setNom] = useState("");
@@ -30,18 +30,18 @@ export default function RegisterPage() {
     }
     setBusy(true);
     try {
-      const res = await api.register({
+      const res = await register({
         prenom: prenom.trim(),
         nom: nom.trim(),
         email: email.trim(),
         password,
         confirm_password: confirm,
         type_compte: typeCompte,
-      });
+      }).unwrap();
       window.location.hash = "";
       dispatch(loggedIn(res));
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : "Inscription impossible.");
+      setError(isApiError(err) ? err.message : "Inscription impossible.");
       setBusy(false);
     }
   }

@@ -59,17 +59,23 @@ function until(cond: () => boolean, timeout = 5000): Promise<void> {
 function recorder() {
   const statuses: ConnectionStatus[] = [];
   const connects: { reconnect: boolean }[] = [];
-  const events: [string, unknown][] = [];
   let unauthorized = 0;
   const callbacks: SocketCallbacks = {
     onStatus: (s) => statuses.push(s),
     onConnected: (i) => connects.push(i),
-    onNew: (p) => events.push(["new", p]),
-    onApproved: (p) => events.push(["approved", p]),
-    onRejected: (p) => events.push(["rejected", p]),
     onUnauthorized: () => void unauthorized++,
   };
-  return { statuses, connects, events, callbacks, unauthorized: () => unauthorized };
+  return { statuses, connects, callbacks, unauthorized: () => unauthorized };
+}
+
+function listener(service: SocketService) {
+  const events: [string, unknown][] = [];
+  const stop = service.listen({
+    "artisan-request:new": (p) => events.push(["new", p]),
+    "artisan-request:approved": (p) => events.push(["approved", p]),
+    "artisan-request:rejected": (p) => events.push(["rejected", p]),
+  });
+  return { events, stop };
 }
 
 const fast = { reconnectionDelay: 50, reconnectionDelayMax: 200, randomizationFactor: 0 };
@@ -122,11 +128,12 @@ describe("SocketService", () => {
     await until(() => server.io.engine.clientsCount === 1);
   });
 
-  it("delivers the three events to the callbacks, PDG room and user room", async () => {
+  it("delivers the three events to the listeners, PDG room and user room", async () => {
     server = new TestServer();
     await server.start();
     service = new SocketService({ url: server.url, ...fast });
     const r = recorder();
+    const l = listener(service);
     service.connect("pdg-token", r.callbacks);
     await until(() => service.status === "connected");
     const req: ArtisanRequestNew = {
@@ -141,12 +148,30 @@ describe("SocketService", () => {
     server.io.to("pdg-notifications").emit("artisan-request:new", req);
     server.io.to("pdg-notifications").emit("artisan-request:approved", { contact_id: 5, nom_complet: "A B", email: "a@b.c" });
     server.io.to("user:1").emit("artisan-request:rejected", { contact_id: 1 });
-    await until(() => r.events.length === 3);
-    expect(r.events).toEqual([
+    await until(() => l.events.length === 3);
+    expect(l.events).toEqual([
       ["new", req],
       ["approved", { contact_id: 5, nom_complet: "A B", email: "a@b.c" }],
       ["rejected", { contact_id: 1 }],
     ]);
+  });
+
+  it("listeners follow a new socket (new token) and hear nothing once stopped", async () => {
+    server = new TestServer();
+    await server.start();
+    service = new SocketService({ url: server.url, ...fast });
+    const r = recorder();
+    const l = listener(service);
+    service.connect("pdg-token", r.callbacks);
+    await until(() => service.status === "connected");
+    service.connect("applicant-token", r.callbacks);
+    await until(() => service.status === "connected" && server.io.engine.clientsCount === 1);
+    server.io.to("user:2").emit("artisan-request:rejected", { contact_id: 2 });
+    await until(() => l.events.length === 1);
+    l.stop();
+    server.io.to("user:2").emit("artisan-request:approved", { contact_id: 2, nom_complet: "", email: "" });
+    await new Promise((res) => setTimeout(res, 200));
+    expect(l.events).toEqual([["rejected", { contact_id: 2 }]]);
   });
 
   it("a refused token reports offline and unauthorized, without retrying", async () => {

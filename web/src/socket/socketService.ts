@@ -1,11 +1,5 @@
 import { io as defaultIo, type ManagerOptions, type Socket, type SocketOptions } from "socket.io-client";
-import type {
-  ArtisanRequestApproved,
-  ArtisanRequestNew,
-  ArtisanRequestRejected,
-  ClientToServerEvents,
-  ServerToClientEvents,
-} from "./events";
+import type { ClientToServerEvents, ServerToClientEvents } from "./events";
 
 export type AppSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -20,11 +14,17 @@ export interface SocketCallbacks {
   onStatus?(status: ConnectionStatus): void;
   /** Every successful (re)connection: the caller resyncs what it may have missed. */
   onConnected?(info: { reconnect: boolean; recovered: boolean }): void;
-  onNew?(payload: ArtisanRequestNew): void;
-  onApproved?(payload: ArtisanRequestApproved): void;
-  onRejected?(payload: ArtisanRequestRejected): void;
   /** The server refused the token (connect_error "unauthorized"); no retry follows. */
   onUnauthorized?(): void;
+}
+
+/** Handlers for some of the server's events. */
+export type EventHandlers = Partial<ServerToClientEvents>;
+
+/** Subscribing to the server's events, whichever socket is current. */
+export interface SocketEvents {
+  /** Delivers the events to `handlers` until the returned function is called; survives reconnections and a new token. */
+  listen(handlers: EventHandlers): () => void;
 }
 
 export interface SocketServiceOptions {
@@ -43,10 +43,11 @@ export interface SocketServiceOptions {
  * Owns the tab's one Socket.IO connection. connect() with the token already in use returns the same
  * socket, so re-renders and repeated calls never open a second one; a new token replaces it.
  */
-export class SocketService {
+export class SocketService implements SocketEvents {
   private socket: AppSocket | null = null;
   private token: string | null = null;
   private callbacks: SocketCallbacks = {};
+  private readonly listeners = new Set<EventHandlers>();
   private currentStatus: ConnectionStatus = "offline";
   private everConnected = false;
   private failedAttempts = 0;
@@ -129,10 +130,16 @@ export class SocketService {
       if (this.failedAttempts < this.opts.offlineAfterAttempts) this.setStatus(this.everConnected ? "reconnecting" : "connecting");
     });
 
-    socket.on("artisan-request:new", (p) => this.callbacks.onNew?.(p));
-    socket.on("artisan-request:approved", (p) => this.callbacks.onApproved?.(p));
-    socket.on("artisan-request:rejected", (p) => this.callbacks.onRejected?.(p));
+    socket.on("artisan-request:new", (p) => this.deliver("artisan-request:new", p));
+    socket.on("artisan-request:approved", (p) => this.deliver("artisan-request:approved", p));
+    socket.on("artisan-request:rejected", (p) => this.deliver("artisan-request:rejected", p));
     return socket;
+  }
+
+  listen(handlers: EventHandlers): () => void {
+    const entry = { ...handlers };
+    this.listeners.add(entry);
+    return () => void this.listeners.delete(entry);
   }
 
   /** Closes the socket (logout); no reconnection follows. */
@@ -148,6 +155,10 @@ export class SocketService {
       socket.io.removeAllListeners();
     }
     this.setStatus("offline");
+  }
+
+  private deliver<E extends keyof ServerToClientEvents>(event: E, ...args: Parameters<ServerToClientEvents[E]>): void {
+    for (const l of [...this.listeners]) (l[event] as ((...a: typeof args) => void) | undefined)?.(...args);
   }
 
   private scheduleManualRetry(socket: AppSocket): void {

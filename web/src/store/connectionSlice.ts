@@ -1,6 +1,6 @@
-import { createSlice, type PayloadAction } from "@reduxjs/toolkit";
+import { createSlice, isAnyOf } from "@reduxjs/toolkit";
 import type { ConnectionStatus } from "../socket/socketService";
-import { loggedOut } from "./authSlice";
+import { connectionChanged, loggedOut, sessionExpired } from "./actions";
 
 export interface ConnectionState {
   status: ConnectionStatus;
@@ -9,17 +9,16 @@ export interface ConnectionState {
 const connectionSlice = createSlice({
   name: "connection",
   initialState: { status: "offline" } as ConnectionState,
-  reducers: {
-    connectionStatusChanged(state, action: PayloadAction<ConnectionStatus>) {
-      state.status = action.payload;
-    },
-  },
+  reducers: {},
   extraReducers: (builder) => {
-    builder.addCase(loggedOut, (state) => {
-      state.status = "offline";
-    });
+    builder
+      .addCase(connectionChanged, (state, action) => {
+        state.status = action.payload;
+      })
+      .addMatcher(isAnyOf(loggedOut, sessionExpired), (state) => {
+        state.status = "offline";
+      });
   },
 });
 
-export const { connectionStatusChanged } = connectionSlice.actions;
 export default connectionSlice.reducer;

@@ -1,47 +1,30 @@
 import { combineReducers, configureStore } from "@reduxjs/toolkit";
 import { useDispatch, useSelector } from "react-redux";
-import auth, { initialAuthState, type AuthState } from "./authSlice";
-import notifications from "./notificationsSlice";
+import { api } from "../api/api";
+import { sessionRestored } from "./actions";
+import auth from "./authSlice";
 import connection from "./connectionSlice";
 import toasts from "./toastsSlice";
+import { createListeners, loadSession, type Deps } from "./listeners";
 
-export const rootReducer = combineReducers({ auth, notifications, connection, toasts });
+export type { Deps } from "./listeners";
+export { SESSION_KEY, loadSession } from "./listeners";
+
+export const rootReducer = combineReducers({ auth, connection, toasts, [api.reducerPath]: api.reducer });
 export type RootState = ReturnType<typeof rootReducer>;
 
-/** Where the session (token + user) survives a reload of the tab. */
-export const SESSION_KEY = "artisan-notify.session";
-
-export function loadSession(storage: Pick<Storage, "getItem"> | undefined): AuthState {
-  try {
-    const raw = storage?.getItem(SESSION_KEY);
-    if (!raw) return initialAuthState;
-    const parsed = JSON.parse(raw) as Partial<AuthState>;
-    if (typeof parsed.token !== "string" || !parsed.user || typeof parsed.user.id !== "number") return initialAuthState;
-    return { token: parsed.token, user: parsed.user, applicantStatus: parsed.applicantStatus ?? "none" };
-  } catch {
-    return initialAuthState;
-  }
-}
-
-export function makeStore(storage?: Pick<Storage, "getItem" | "setItem" | "removeItem">) {
+/** The tab's store; a session kept in `deps.storage` is restored at once. */
+export function makeStore(deps: Deps) {
+  const listeners = createListeners(deps);
   const store = configureStore({
     reducer: rootReducer,
-    preloadedState: { auth: loadSession(storage) },
+    middleware: (getDefault) =>
+      getDefault({ thunk: { extraArgument: deps } })
+        .prepend(listeners.middleware)
+        .concat(api.middleware),
   });
-  if (storage) {
-    let last = store.getState().auth;
-    store.subscribe(() => {
-      const auth = store.getState().auth;
-      if (auth === last) return;
-      last = auth;
-      try {
-        if (auth.token) storage.setItem(SESSION_KEY, JSON.stringify(auth));
-        else storage.removeItem(SESSION_KEY);
-      } catch {
-        // storage full or disabled: the session just won't survive a reload
-      }
-    });
-  }
+  const session = loadSession(deps.storage);
+  if (session) store.dispatch(sessionRestored(session));
   return store;
 }
 

@@ -1,5 +1,5 @@
-import { createSlice, type PayloadAction } from "@reduxjs/toolkit";
-import { loggedOut } from "./authSlice";
+import { createSlice, isAnyOf, type PayloadAction } from "@reduxjs/toolkit";
+import { loggedOut, sessionExpired } from "./actions";
 
 export interface Toast {
   id: number;
@@ -27,7 +27,7 @@ const toastsSlice = createSlice({
     },
   },
   extraReducers: (builder) => {
-    builder.addCase(loggedOut, () => []);
+    builder.addMatcher(isAnyOf(loggedOut, sessionExpired), () => []);
   },
 });
 
