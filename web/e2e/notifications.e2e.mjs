@@ -229,4 +229,38 @@ describe("PDG notification bell", { timeout: 600_000 }, () => {
     await Promise.race([closed, sleep(3000).then(() => assert.fail("socket still open after logout"))]);
     assert.equal(await s.A.page.evaluate(() => sessionStorage.length), 0);
   });
+
+  test("the login and registration forms: the server's error, the password checks, then a new session", async () => {
+    const { page } = s.A;
+    await page.getByLabel("Email", { exact: true }).fill(s.pdgA.email);
+    await page.getByLabel("Mot de passe", { exact: true }).fill("not-the-password");
+    await page.getByRole("button", { name: "Se connecter" }).click();
+    await page.getByRole("alert").waitFor({ timeout: 2000 });
+    assert.ok((await page.getByRole("alert").textContent())?.trim(), "the login error is shown");
+    assert.equal(await page.getByRole("button", { name: "Se connecter" }).isEnabled(), true);
+
+    await page.getByRole("link", { name: "Créer un compte" }).click();
+    await page.getByRole("heading", { name: "Inscription" }).waitFor({ timeout: 2000 });
+    const email = `lea.form.${Date.now()}@example.com`;
+    await page.getByLabel("Prénom", { exact: true }).fill("Léa");
+    await page.getByLabel("Nom", { exact: true }).fill("Formulaire");
+    await page.getByLabel("Email", { exact: true }).fill(email);
+    await page.getByLabel("Mot de passe", { exact: true }).fill("court");
+    await page.getByLabel("Confirmer le mot de passe", { exact: true }).fill("court");
+    await page.getByRole("button", { name: "Créer mon compte" }).click();
+    assert.equal(await page.getByRole("alert").textContent(), "Le mot de passe doit contenir de 8 à 128 caractères.");
+    await page.getByLabel("Mot de passe", { exact: true }).fill(PASSWORD);
+    await page.getByLabel("Confirmer le mot de passe", { exact: true }).fill(PASSWORD + "x");
+    await page.getByRole("button", { name: "Créer mon compte" }).click();
+    assert.equal(await page.getByRole("alert").textContent(), "Les mots de passe ne correspondent pas.");
+    await page.getByLabel("Confirmer le mot de passe", { exact: true }).fill(PASSWORD);
+    await page.getByRole("button", { name: "Créer mon compte" }).click();
+
+    await page.getByRole("heading", { name: "Bonjour Léa" }).waitFor({ timeout: 5000 });
+    await page.getByText("Votre compte client est actif.").waitFor({ timeout: 2000 });
+    assert.equal(await s.A.bell().count(), 0);
+    assert.equal(await page.evaluate(() => window.location.hash), "");
+    assert.equal(JSON.parse(await page.evaluate(() => sessionStorage.getItem("artisan-notify.session"))).user.email, email);
+    await within(5000, "connected after registering", async () => (await s.A.connection()) === "connected" || (await s.A.connection()));
+  });
 });
