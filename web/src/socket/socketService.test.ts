@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { Server } from "socket.io";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ArtisanRequestNew, ServerToClientEvents } from "./events";
-import { SocketService, type ConnectionStatus, type SocketCallbacks } from "./socketService";
+import { SocketService, type ConnectionStatus, type SocketCallbacks, type SocketServiceOptions } from "./socketService";
 
 /** A real Socket.IO server that behaves like ours: token in auth, rooms user:{id} and pdg-notifications. */
 class TestServer {
@@ -83,6 +83,14 @@ const fast = { reconnectionDelay: 50, reconnectionDelayMax: 200, randomizationFa
 let server: TestServer;
 let service: SocketService;
 
+/** A fresh server, a service pointed at it (fast backoff), and a recorder of its callbacks. */
+async function setup(opts: Partial<SocketServiceOptions> = {}) {
+  server = new TestServer();
+  await server.start();
+  service = new SocketService({ url: server.url, ...fast, ...opts });
+  return recorder();
+}
+
 afterEach(async () => {
   service?.disconnect();
   await server?.stop();
@@ -90,10 +98,7 @@ afterEach(async () => {
 
 describe("SocketService", () => {
   it("connects with the token in the handshake auth and reports connected", async () => {
-    server = new TestServer();
-    await server.start();
-    service = new SocketService({ url: server.url, ...fast });
-    const r = recorder();
+    const r = await setup();
     service.connect("pdg-token", r.callbacks);
     await until(() => service.status === "connected");
     expect(server.handshakes).toEqual([{ token: "pdg-token" }]);
@@ -102,10 +107,7 @@ describe("SocketService", () => {
   });
 
   it("keeps one socket per tab: connecting again with the same token reuses it", async () => {
-    server = new TestServer();
-    await server.start();
-    service = new SocketService({ url: server.url, ...fast });
-    const r = recorder();
+    const r = await setup();
     const a = service.connect("pdg-token", r.callbacks);
     const b = service.connect("pdg-token", r.callbacks);
     expect(b).toBe(a);
@@ -115,10 +117,7 @@ describe("SocketService", () => {
   });
 
   it("a new token replaces the socket (the old one is closed)", async () => {
-    server = new TestServer();
-    await server.start();
-    service = new SocketService({ url: server.url, ...fast });
-    const r = recorder();
+    const r = await setup();
     const a = service.connect("pdg-token", r.callbacks);
     await until(() => service.status === "connected");
     const b = service.connect("applicant-token", r.callbacks);
@@ -129,10 +128,7 @@ describe("SocketService", () => {
   });
 
   it("delivers the three events to the listeners, PDG room and user room", async () => {
-    server = new TestServer();
-    await server.start();
-    service = new SocketService({ url: server.url, ...fast });
-    const r = recorder();
+    const r = await setup();
     const l = listener(service);
     service.connect("pdg-token", r.callbacks);
     await until(() => service.status === "connected");
@@ -157,10 +153,7 @@ describe("SocketService", () => {
   });
 
   it("listeners follow a new socket (new token) and hear nothing once stopped", async () => {
-    server = new TestServer();
-    await server.start();
-    service = new SocketService({ url: server.url, ...fast });
-    const r = recorder();
+    const r = await setup();
     const l = listener(service);
     service.connect("pdg-token", r.callbacks);
     await until(() => service.status === "connected");
@@ -175,10 +168,7 @@ describe("SocketService", () => {
   });
 
   it("a refused token reports offline and unauthorized, without retrying", async () => {
-    server = new TestServer();
-    await server.start();
-    service = new SocketService({ url: server.url, ...fast });
-    const r = recorder();
+    const r = await setup();
     service.connect("bad-token", r.callbacks);
     await until(() => r.unauthorized() === 1);
     expect(service.status).toBe("offline");
@@ -188,11 +178,8 @@ describe("SocketService", () => {
   });
 
   it("server restart: reconnecting, then connected again, and onConnected fires for the resync", async () => {
-    server = new TestServer();
-    await server.start();
+    const r = await setup();
     const port = server.port;
-    service = new SocketService({ url: server.url, ...fast });
-    const r = recorder();
     service.connect("pdg-token", r.callbacks);
     await until(() => service.status === "connected");
 
@@ -215,11 +202,8 @@ describe("SocketService", () => {
   });
 
   it("reads offline after many failed attempts, and keeps retrying", async () => {
-    server = new TestServer();
-    await server.start();
+    const r = await setup({ offlineAfterAttempts: 2 });
     const port = server.port;
-    service = new SocketService({ url: server.url, ...fast, offlineAfterAttempts: 2 });
-    const r = recorder();
     service.connect("pdg-token", r.callbacks);
     await until(() => service.status === "connected");
     await server.stop();
@@ -231,10 +215,7 @@ describe("SocketService", () => {
   });
 
   it("a server-side disconnect of the socket is retried", async () => {
-    server = new TestServer();
-    await server.start();
-    service = new SocketService({ url: server.url, ...fast });
-    const r = recorder();
+    const r = await setup();
     service.connect("pdg-token", r.callbacks);
     await until(() => service.status === "connected");
     server.io.disconnectSockets(true);
@@ -243,10 +224,7 @@ describe("SocketService", () => {
   });
 
   it("disconnect (logout) closes the socket: offline, and no reconnection", async () => {
-    server = new TestServer();
-    await server.start();
-    service = new SocketService({ url: server.url, ...fast });
-    const r = recorder();
+    const r = await setup();
     const s = service.connect("pdg-token", r.callbacks);
     await until(() => service.status === "connected");
     service.disconnect();
