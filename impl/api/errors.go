@@ -18,7 +18,7 @@ import (
 
 	"artisan-notify/gen/oas"
 	"artisan-notify/impl/auth"
-	"artisan-notify/impl/store"
+	"artisan-notify/impl/domain"
 )
 
 // Error codes of the contract's error shape.
@@ -67,21 +67,18 @@ func fail(code, message string) *oas.ErrorStatusCode {
 	}
 }
 
-// errForbidden is returned by the security handler when the user is not a PDG.
-var errForbidden = errors.New("not a PDG")
-
 // NewError maps an error returned by a handler or the security handler to the contract's shape.
 func (h *Handler) NewError(ctx context.Context, err error) *oas.ErrorStatusCode {
 	var secErr *ogenerrors.SecurityError
 	switch {
-	case errors.Is(err, store.ErrUnavailable):
+	case errors.Is(err, domain.ErrUnavailable):
 		h.log.WarnContext(ctx, "database unavailable", "err", err)
 		return fail(CodeUnavailable, msgUnavailable)
 	case errors.Is(err, auth.ErrBusy):
 		h.log.WarnContext(ctx, "password hasher saturated", "remote", clientIP(ctx))
 		retryAfter(ctx, time.Second)
 		return fail(CodeUnavailable, msgBusy)
-	case errors.Is(err, errForbidden):
+	case errors.Is(err, domain.ErrForbidden):
 		return fail(CodeForbidden, msgForbidden)
 	case errors.As(err, &secErr):
 		h.log.InfoContext(ctx, "auth failed", "operation", secErr.OperationContext.ID, "reason", err.Error(),
@@ -103,7 +100,7 @@ func (h *Handler) HandleError(ctx context.Context, w http.ResponseWriter, r *htt
 	switch {
 	case errors.As(err, &maxBytes):
 		writeError(w, CodePayloadTooLarge, "Corps de requête trop volumineux.")
-	case errors.Is(err, store.ErrUnavailable):
+	case errors.Is(err, domain.ErrUnavailable):
 		writeError(w, CodeUnavailable, msgUnavailable)
 	default:
 		var (

@@ -5,53 +5,40 @@ package api
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"net/mail"
-	"strings"
 	"sync/atomic"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"artisan-notify/gen/oas"
 	"artisan-notify/impl/auth"
-	"artisan-notify/impl/store"
+	"artisan-notify/impl/domain"
 )
 
-// Store is the storage the handlers need.
-type Store interface {
-	Ping(ctx context.Context) error
-	Register(ctx context.Context, c store.NewContact) (store.User, error)
-	Credentials(ctx context.Context, email string) (int64, string, error)
-	User(ctx context.Context, id int64) (store.User, error)
-	PendingRequests(ctx context.Context, limit int32) ([]store.ArtisanRequest, int64, error)
+// Service runs the application's flows (domain.Service).
+type Service interface {
+	Register(ctx context.Context, r domain.Registration) (domain.Session, error)
+	Login(ctx context.Context, email, password string) (domain.Session, error)
+	Authenticate(ctx context.Context, id int64, tokenVersion int32) (domain.User, error)
+	Logout(ctx context.Context, u domain.User) error
+	PendingRequests(ctx context.Context, limit int32) ([]domain.ArtisanRequest, int64, error)
 	CountPending(ctx context.Context) (int64, error)
-	Approve(ctx context.Context, id, decidedBy int64) (store.Decision, error)
-	Reject(ctx context.Context, id, decidedBy int64, reason *string) (store.Decision, error)
-	RevokeTokens(ctx context.Context, email string) (int64, error)
+	Approve(ctx context.Context, by domain.User, id int64) (domain.Decision, error)
+	Reject(ctx context.Context, by domain.User, id int64, reason *string) (domain.Decision, error)
+	Ping(ctx context.Context) error
 }
 
-// Tokens issues and verifies access tokens.
+// Tokens verifies access tokens.
 type Tokens interface {
-	Issue(userID int64, tokenVersion int32) (string, time.Time, error)
 	Verify(token string) (auth.Claims, error)
 }
 
-// Passwords hashes and verifies passwords.
-type Passwords interface {
-	Hash(password string) (string, error)
-	Verify(hash, password string) error
-	VerifyDummy(password string) error
-}
-
-// Handler implements the generated oas.Handler and oas.SecurityHandler.
+// Handler implements the generated oas.Handler and oas.SecurityHandler: it maps the contract's
+// types to the domain's and the domain's errors to the contract's.
 type Handler struct {
-	store     Store
-	tokens    Tokens
-	passwords Passwords
-	log       *slog.Logger
-	draining  atomic.Bool
+	svc      Service
+	tokens   Tokens
+	log      *slog.Logger
+	draining atomic.Bool
 }
 
 var (
@@ -60,115 +47,59 @@ var (
 )
 
 // NewHandler returns the REST handler.
-func NewHandler(s Store, t Tokens, p Passwords, log *slog.Logger) *Handler {
-	return &Handler{store: s, tokens: t, passwords: p, log: log}
+func NewHandler(svc Service, t Tokens, log *slog.Logger) *Handler {
+	return &Handler{svc: svc, tokens: t, log: log}
 }
 
-// Limits of the contract.
-const (
-	minPassword = 8
-	maxPassword = 128
-	maxName     = 100
-	maxEmail    = 254
-	maxReason   = 1000
-	defaultList = 50
-)
+// defaultList is the page size of listArtisanRequests without a limit.
+const defaultList = 50
 
 // Register implements register.
 func (h *Handler) Register(ctx context.Context, req *oas.RegisterRequest) (*oas.AuthResponse, error) {
-	prenom, nom := strings.TrimSpace(req.Prenom), strings.TrimSpace(req.Nom)
-	email := store.NormalizeEmail(req.Email)
-	switch {
-	case !validName(prenom):
-		return nil, fail(CodeInvalidRequest, "Le prénom est requis (100 caractères au plus, au moins une lettre, sans caractère de contrôle ni de direction d'écriture).")
-	case !validName(nom):
-		return nil, fail(CodeInvalidRequest, "Le nom est requis (100 caractères au plus, au moins une lettre, sans caractère de contrôle ni de direction d'écriture).")
-	case !validEmail(email):
-		return nil, fail(CodeInvalidRequest, "Adresse email invalide.")
-	case !utf8.ValidString(req.Password):
-		return nil, fail(CodeInvalidRequest, "Le mot de passe contient des caractères invalides.")
-	case utf8.RuneCountInString(req.Password) < minPassword || utf8.RuneCountInString(req.Password) > maxPassword:
-		return nil, fail(CodeInvalidRequest, "Le mot de passe doit contenir entre 8 et 128 caractères.")
-	case req.Password != req.ConfirmPassword:
-		return nil, fail(CodeInvalidRequest, "Les mots de passe ne correspondent pas.")
-	}
-	hash, err := h.passwords.Hash(req.Password)
-	if err != nil {
-		return nil, err
-	}
-	u, err := h.store.Register(ctx, store.NewContact{
-		Prenom: prenom, Nom: nom, Email: email, PasswordHash: hash, TypeCompte: string(req.TypeCompte),
+	s, err := h.svc.Register(ctx, domain.Registration{
+		Prenom: req.Prenom, Nom: req.Nom, Email: req.Email, Password: req.Password,
+		ConfirmPassword: req.ConfirmPassword, TypeCompte: string(req.TypeCompte),
 	})
-	if errors.Is(err, store.ErrEmailTaken) {
+	if errors.Is(err, domain.ErrEmailTaken) {
 		return nil, fail(CodeConflict, "Un compte existe déjà avec cette adresse email.")
 	}
 	if err != nil {
-		return nil, err
+		return nil, invalidOr(err)
 	}
-	if u.ArtisanStatus == store.StatusPending {
-		h.log.InfoContext(ctx, "artisan request opened", "contact_id", u.ID)
-	}
-	return h.authResponse(u)
+	return authResponse(s), nil
 }
 
 // Login implements login. Every bad credential gets the same 401, after the same work.
 func (h *Handler) Login(ctx context.Context, req *oas.LoginRequest) (*oas.AuthResponse, error) {
-	email := store.NormalizeEmail(req.Email)
-	n := utf8.RuneCountInString(req.Password)
-	if !validEmail(email) || n > maxPassword || !utf8.ValidString(req.Password) {
-		if err := h.passwords.VerifyDummy(req.Password[:min(len(req.Password), 4*maxPassword)]); errors.Is(err, auth.ErrBusy) {
-			return nil, err
-		}
-		return nil, h.badLogin(ctx, "malformed credentials")
-	}
-	id, hash, err := h.store.Credentials(ctx, email)
-	if errors.Is(err, store.ErrNotFound) {
-		if err := h.passwords.VerifyDummy(req.Password); errors.Is(err, auth.ErrBusy) {
-			return nil, err
-		}
-		return nil, h.badLogin(ctx, "unknown email")
+	s, err := h.svc.Login(ctx, req.Email, req.Password)
+	var bad *domain.BadLoginError
+	if errors.As(err, &bad) {
+		h.log.InfoContext(ctx, "auth failed", "operation", "login", "reason", bad.Reason, "remote", clientIP(ctx))
+		return nil, fail(CodeUnauthorized, msgBadLogin)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if err := h.passwords.Verify(hash, req.Password); err != nil {
-		if errors.Is(err, auth.ErrBusy) {
-			return nil, err
-		}
-		if !errors.Is(err, auth.ErrMismatch) {
-			h.log.ErrorContext(ctx, "verify password", "contact_id", id, "err", err)
-		}
-		return nil, h.badLogin(ctx, "wrong password")
-	}
-	u, err := h.store.User(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	return h.authResponse(u)
+	return authResponse(s), nil
 }
 
-func (h *Handler) badLogin(ctx context.Context, reason string) error {
-	h.log.InfoContext(ctx, "auth failed", "operation", "login", "reason", reason, "remote", clientIP(ctx))
-	return fail(CodeUnauthorized, msgBadLogin)
+func authResponse(s domain.Session) *oas.AuthResponse {
+	return &oas.AuthResponse{Token: s.Token, User: toUser(s.User)}
 }
 
-func (h *Handler) authResponse(u store.User) (*oas.AuthResponse, error) {
-	token, _, err := h.tokens.Issue(u.ID, u.TokenVersion)
-	if err != nil {
-		return nil, err
+// invalidOr maps a broken rule to the contract's 400, with the rule's message.
+func invalidOr(err error) error {
+	var inv *domain.InvalidError
+	if errors.As(err, &inv) {
+		return fail(CodeInvalidRequest, inv.Message)
 	}
-	return &oas.AuthResponse{Token: token, User: toUser(u)}, nil
+	return err
 }
 
 // Logout implements logout: it revokes the account's tokens, which every node applies through
 // the outbox (REST 401, sockets disconnected).
 func (h *Handler) Logout(ctx context.Context) error {
-	u := userFrom(ctx)
-	if _, err := h.store.RevokeTokens(ctx, u.Email); err != nil {
-		return fmt.Errorf("logout contact %d: %w", u.ID, err)
-	}
-	h.log.InfoContext(ctx, "logged out", "contact_id", u.ID)
-	return nil
+	return h.svc.Logout(ctx, userFrom(ctx))
 }
 
 // GetMe implements getMe.
@@ -180,7 +111,7 @@ func (h *Handler) GetMe(ctx context.Context) (*oas.User, error) {
 
 // ListArtisanRequests implements listArtisanRequests.
 func (h *Handler) ListArtisanRequests(ctx context.Context, params oas.ListArtisanRequestsParams) (*oas.ArtisanRequestList, error) {
-	reqs, total, err := h.store.PendingRequests(ctx, params.Limit.Or(defaultList))
+	reqs, total, err := h.svc.PendingRequests(ctx, params.Limit.Or(defaultList))
 	if err != nil {
 		return nil, err
 	}
@@ -196,7 +127,7 @@ func (h *Handler) ListArtisanRequests(ctx context.Context, params oas.ListArtisa
 
 // CountArtisanRequests implements countArtisanRequests.
 func (h *Handler) CountArtisanRequests(ctx context.Context) (*oas.Count, error) {
-	n, err := h.store.CountPending(ctx)
+	n, err := h.svc.CountPending(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -205,47 +136,37 @@ func (h *Handler) CountArtisanRequests(ctx context.Context) (*oas.Count, error) 
 
 // ApproveArtisanRequest implements approveArtisanRequest.
 func (h *Handler) ApproveArtisanRequest(ctx context.Context, params oas.ApproveArtisanRequestParams) (*oas.ApproveResponse, error) {
-	pdg := userFrom(ctx)
-	d, err := h.store.Approve(ctx, params.ID, pdg.ID)
+	d, err := h.svc.Approve(ctx, userFrom(ctx), params.ID)
 	if err != nil {
 		return nil, decisionError(err)
 	}
-	h.log.InfoContext(ctx, "artisan request approved", "contact_id", d.ContactID, "by", pdg.ID)
 	return &oas.ApproveResponse{ContactID: d.ContactID, NomComplet: d.NomComplet, Email: d.Email,
 		Status: oas.ApproveResponseStatusApproved}, nil
 }
 
 // RejectArtisanRequest implements rejectArtisanRequest.
 func (h *Handler) RejectArtisanRequest(ctx context.Context, req oas.OptRejectRequest, params oas.RejectArtisanRequestParams) (*oas.RejectResponse, error) {
-	pdg := userFrom(ctx)
 	var reason *string
 	if r, ok := req.Get(); ok {
 		if text, ok := r.Reason.Get(); ok {
-			text = strings.TrimSpace(text)
-			if !utf8.ValidString(text) || utf8.RuneCountInString(text) > maxReason {
-				return nil, fail(CodeInvalidRequest, "Le motif doit contenir 1000 caractères au plus.")
-			}
-			if text != "" {
-				reason = &text
-			}
+			reason = &text
 		}
 	}
-	d, err := h.store.Reject(ctx, params.ID, pdg.ID, reason)
+	d, err := h.svc.Reject(ctx, userFrom(ctx), params.ID, reason)
 	if err != nil {
 		return nil, decisionError(err)
 	}
-	h.log.InfoContext(ctx, "artisan request rejected", "contact_id", d.ContactID, "by", pdg.ID)
 	return &oas.RejectResponse{ContactID: d.ContactID, Status: oas.RejectResponseStatusRejected}, nil
 }
 
 func decisionError(err error) error {
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, domain.ErrNotFound):
 		return fail(CodeNotFound, "Demande introuvable.")
-	case errors.Is(err, store.ErrConflict):
+	case errors.Is(err, domain.ErrConflict):
 		return fail(CodeConflict, "Cette demande a déjà été traitée.")
 	default:
-		return err
+		return invalidOr(err)
 	}
 }
 
@@ -265,50 +186,16 @@ func (h *Handler) Readyz(ctx context.Context) (*oas.Health, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if err := h.store.Ping(ctx); err != nil {
-		return nil, fmt.Errorf("readiness: %w", store.ErrUnavailable)
+	if err := h.svc.Ping(ctx); err != nil {
+		return nil, err
 	}
 	return &oas.Health{Status: "ok"}, nil
 }
 
-func toUser(u store.User) oas.User {
+func toUser(u domain.User) oas.User {
 	return oas.User{
 		ID: u.ID, Prenom: u.Prenom, Nom: u.Nom, Email: u.Email, TypeCompte: oas.AccountType(u.TypeCompte),
 		DemandeArtisan: u.DemandeArtisan, IsPdg: u.IsPDG,
 		ArtisanStatus: oas.NewOptArtisanStatus(oas.ArtisanStatus(u.ArtisanStatus)),
 	}
-}
-
-// validEmail accepts a plain addr-spec (local@domain.tld), as browsers' type=email does.
-func validEmail(email string) bool {
-	if len(email) > maxEmail || !utf8.ValidString(email) {
-		return false
-	}
-	a, err := mail.ParseAddress(email)
-	if err != nil || a.Address != email || a.Name != "" {
-		return false
-	}
-	at := strings.LastIndexByte(email, '@')
-	domain := email[at+1:]
-	return at > 0 && strings.Contains(domain, ".") && !strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".")
-}
-
-// validName accepts a name of at most maxName characters with at least one letter (so not only
-// spaces, punctuation or invisible characters such as U+200B), without control characters nor
-// the bidirectional embedding, override and isolate controls (U+202A-U+202E, U+2066-U+2069),
-// which would reorder the text shown around the name.
-func validName(s string) bool {
-	if s == "" || !utf8.ValidString(s) || utf8.RuneCountInString(s) > maxName {
-		return false
-	}
-	letter := false
-	for _, r := range s {
-		switch {
-		case unicode.IsControl(r), r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069':
-			return false
-		case unicode.IsLetter(r):
-			letter = true
-		}
-	}
-	return letter
 }

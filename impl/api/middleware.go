@@ -17,8 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"artisan-notify/impl/domain"
 	"artisan-notify/impl/ratelimit"
-	"artisan-notify/impl/store"
 )
 
 type ipKey struct{}
@@ -296,8 +296,8 @@ func accountKey(body []byte) (key string, ok bool) {
 	if json.Unmarshal(body, &peek) != nil {
 		return "", false
 	}
-	email := store.NormalizeEmail(peek.Email)
-	if !validEmail(email) {
+	email := domain.NormalizeEmail(peek.Email)
+	if !domain.ValidEmail(email) {
 		return "", false
 	}
 	sum := sha256.Sum256([]byte(email))

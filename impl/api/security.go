@@ -2,12 +2,10 @@ package api
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"slices"
 
 	"artisan-notify/gen/oas"
-	"artisan-notify/impl/store"
+	"artisan-notify/impl/domain"
 )
 
 type userKey struct{}
@@ -20,24 +18,19 @@ func (h *Handler) HandleBearerAuth(ctx context.Context, operation oas.OperationN
 	if err != nil {
 		return nil, err
 	}
-	u, err := h.store.User(ctx, claims.UserID)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return nil, fmt.Errorf("token of unknown contact %d", claims.UserID)
-	case err != nil:
+	u, err := h.svc.Authenticate(ctx, claims.UserID, claims.TokenVersion)
+	if err != nil {
 		return nil, err
-	case u.TokenVersion != claims.TokenVersion:
-		return nil, fmt.Errorf("revoked token of contact %d", claims.UserID)
 	}
-	if slices.Contains(t.Roles, "pdg") && !u.IsPDG {
+	if slices.Contains(t.Roles, "pdg") && !u.MayDecide() {
 		h.log.InfoContext(ctx, "forbidden", "operation", operation, "contact_id", u.ID)
-		return nil, errForbidden
+		return nil, domain.ErrForbidden
 	}
 	return context.WithValue(ctx, userKey{}, u), nil
 }
 
 // userFrom returns the user that HandleBearerAuth put in the context.
-func userFrom(ctx context.Context) store.User {
-	u, _ := ctx.Value(userKey{}).(store.User)
+func userFrom(ctx context.Context) domain.User {
+	u, _ := ctx.Value(userKey{}).(domain.User)
 	return u
 }

@@ -26,6 +26,7 @@ import (
 	"artisan-notify/impl/apidocs"
 	"artisan-notify/impl/auth"
 	"artisan-notify/impl/config"
+	"artisan-notify/impl/domain"
 	"artisan-notify/impl/localpg"
 	"artisan-notify/impl/metrics"
 	"artisan-notify/impl/ratelimit"
@@ -120,7 +121,7 @@ func (a *App) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	handler := api.NewHandler(st, tokens, passwords, log)
+	handler := api.NewHandler(domain.NewService(st, passwords, tokens, log), tokens, log)
 	rest, err := oas.NewServer(handler, handler,
 		oas.WithErrorHandler(handler.HandleError),
 		oas.WithNotFound(api.NotFound),

@@ -16,7 +16,7 @@ import (
 
 	"artisan-notify/gen/events"
 	"artisan-notify/impl/auth"
-	"artisan-notify/impl/store"
+	"artisan-notify/impl/domain"
 )
 
 // fakeAuth accepts every token: "pdg" is contact 1 (a PDG), anything else contact 2.
@@ -30,8 +30,8 @@ func (fakeAuth) Verify(token string) (auth.Claims, error) {
 	return auth.Claims{UserID: id, ExpiresAt: time.Now().Add(time.Hour)}, nil
 }
 
-func (fakeAuth) User(_ context.Context, id int64) (store.User, error) {
-	return store.User{ID: id, IsPDG: id == 1}, nil
+func (fakeAuth) User(_ context.Context, id int64) (domain.User, error) {
+	return domain.User{ID: id, IsPDG: id == 1}, nil
 }
 
 // benchClient is a raw Engine.IO v4 websocket client (no socket.io client library: its own

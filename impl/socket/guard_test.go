@@ -16,6 +16,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"artisan-notify/gen/events"
+	"artisan-notify/impl/domain"
 	"artisan-notify/impl/store"
 )
 
@@ -172,9 +173,9 @@ type flakyUsers struct {
 	broken atomic.Bool
 }
 
-func (f *flakyUsers) User(ctx context.Context, id int64) (store.User, error) {
+func (f *flakyUsers) User(ctx context.Context, id int64) (domain.User, error) {
 	if f.broken.Load() {
-		return store.User{}, errors.New("database unreachable")
+		return domain.User{}, errors.New("database unreachable")
 	}
 	return f.fakeAuth.User(ctx, id)
 }

@@ -20,6 +20,7 @@ import (
 
 	"artisan-notify/gen/events"
 	"artisan-notify/impl/auth"
+	"artisan-notify/impl/domain"
 	"artisan-notify/impl/store"
 )
 
@@ -30,7 +31,7 @@ type Tokens interface {
 
 // Users loads a user with its PDG right.
 type Users interface {
-	User(ctx context.Context, id int64) (store.User, error)
+	User(ctx context.Context, id int64) (domain.User, error)
 }
 
 // Options configures the server.
@@ -80,7 +81,7 @@ type Server struct {
 
 // connData is what the auth middleware attaches to a socket.
 type connData struct {
-	user      store.User
+	user      domain.User
 	expiresAt time.Time
 }
 
@@ -195,14 +196,14 @@ func (s *Server) authenticate(sock *sio.Socket, next func(*sio.ExtendedError)) {
 	defer cancel()
 	u, err := s.users.User(ctx, claims.UserID)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, domain.ErrNotFound):
 		deny("unknown contact", "contact_id", claims.UserID)
 		return
 	case err != nil:
 		s.log.Warn("socket auth: load user", "contact_id", claims.UserID, "err", err)
 		next(sio.NewExtendedError("unauthorized", map[string]any{"retry": true}))
 		return
-	case u.TokenVersion != claims.TokenVersion:
+	case !u.Accepts(claims.TokenVersion):
 		deny("revoked token", "contact_id", claims.UserID)
 		return
 	}
@@ -331,7 +332,7 @@ func (s *Server) refresh(payload []byte) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	u, err := s.users.User(ctx, p.ContactID)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err != nil && !errors.Is(err, domain.ErrNotFound) {
 		// Fail closed: the change may be a revocation. The clients reconnect and are
 		// authenticated afresh.
 		for _, sock := range socks {
@@ -342,7 +343,7 @@ func (s *Server) refresh(payload []byte) error {
 	for _, sock := range socks {
 		data, _ := sock.Data().(*connData)
 		switch {
-		case err != nil || data == nil || data.user.TokenVersion != u.TokenVersion:
+		case err != nil || data == nil || !u.Accepts(data.user.TokenVersion):
 			s.log.Info("socket disconnected", "reason", "contact removed or tokens revoked", "contact_id", p.ContactID, "sid", sock.Id())
 			sock.Disconnect(false)
 		case u.IsPDG:

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"artisan-notify/impl/domain"
 	"artisan-notify/impl/store"
 	"artisan-notify/impl/testdb"
 )
@@ -22,7 +23,7 @@ func BenchmarkApprove(b *testing.B) {
 	}
 	defer pool.Close()
 	st := store.New(pool)
-	pdg, err := st.Register(ctx, store.NewContact{Prenom: "P", Nom: "DG", Email: "pdg@bench.test", PasswordHash: "x", TypeCompte: "Client"})
+	pdg, err := st.Register(ctx, domain.NewContact{Prenom: "P", Nom: "DG", Email: "pdg@bench.test", PasswordHash: "x", TypeCompte: "Client"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -30,8 +31,8 @@ func BenchmarkApprove(b *testing.B) {
 	next := 0
 	pending := func(n int) {
 		for i := range n {
-			u, err := st.Register(ctx, store.NewContact{Prenom: "A", Nom: "B", Email: fmt.Sprintf("a%d-%d@bench.test", len(ids), i),
-				PasswordHash: "x", TypeCompte: store.TypeArtisan})
+			u, err := st.Register(ctx, domain.NewContact{Prenom: "A", Nom: "B", Email: fmt.Sprintf("a%d-%d@bench.test", len(ids), i),
+				PasswordHash: "x", TypeCompte: domain.TypeArtisan})
 			if err != nil {
 				b.Fatal(err)
 			}

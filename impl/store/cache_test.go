@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"artisan-notify/gen/events"
+	"artisan-notify/impl/domain"
 	"artisan-notify/impl/store"
 	"artisan-notify/impl/testdb"
 )
@@ -24,7 +25,7 @@ func TestUserCacheDropsChangedUsers(t *testing.T) {
 	plain := store.New(pool)
 	cached := store.New(pool).WithReadCache(time.Minute)
 
-	u, err := plain.Register(ctx, store.NewContact{Prenom: "A", Nom: "B", Email: "cache@example.com", PasswordHash: "x", TypeCompte: "Client"})
+	u, err := plain.Register(ctx, domain.NewContact{Prenom: "A", Nom: "B", Email: "cache@example.com", PasswordHash: "x", TypeCompte: "Client"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +75,7 @@ func TestPendingCacheSeesEveryNodesWrites(t *testing.T) {
 	if count(nodeA) != 0 || count(nodeB) != 0 {
 		t.Fatal("not empty")
 	}
-	u, err := nodeA.Register(ctx, store.NewContact{Prenom: "A", Nom: "B", Email: "p@example.com", PasswordHash: "x", TypeCompte: store.TypeArtisan})
+	u, err := nodeA.Register(ctx, domain.NewContact{Prenom: "A", Nom: "B", Email: "p@example.com", PasswordHash: "x", TypeCompte: domain.TypeArtisan})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,13 +1,11 @@
 package store
 
-import "errors"
+import "artisan-notify/impl/domain"
 
-// Errors returned by Store methods, independent of the database driver.
+// Errors returned by Store methods: the domain's, named here for the administration commands.
 var (
-	// ErrNotFound: no such row (contact, artisan request, PDG right).
-	ErrNotFound = errors.New("not found")
-	// ErrConflict: the artisan request was already decided.
-	ErrConflict = errors.New("already decided")
-	// ErrEmailTaken: another contact has this email.
-	ErrEmailTaken = errors.New("email taken")
+	ErrNotFound    = domain.ErrNotFound
+	ErrConflict    = domain.ErrConflict
+	ErrEmailTaken  = domain.ErrEmailTaken
+	ErrUnavailable = domain.ErrUnavailable
 )

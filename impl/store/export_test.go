@@ -1,11 +1,15 @@
 package store
 
-import "context"
+import (
+	"context"
+
+	"artisan-notify/impl/domain"
+)
 
 // UserLoadedThen is User through the read cache, with then run after the database read and
 // before the result is cached: a test interleaves a change with a load in flight.
-func (s *Store) UserLoadedThen(ctx context.Context, id int64, then func()) (User, error) {
-	return s.cachedUser(id, func() (User, error) {
+func (s *Store) UserLoadedThen(ctx context.Context, id int64, then func()) (domain.User, error) {
+	return s.cachedUser(id, func() (domain.User, error) {
 		u, err := s.loadUser(ctx, id)
 		then()
 		return u, err

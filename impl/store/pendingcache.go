@@ -3,6 +3,8 @@ package store
 import (
 	"sync"
 	"time"
+
+	"artisan-notify/impl/domain"
 )
 
 // pendingCache keeps the pending count and the first pages of pending requests, which every
@@ -23,7 +25,7 @@ type cachedCount struct {
 }
 
 type cachedPage struct {
-	reqs    []ArtisanRequest
+	reqs    []domain.ArtisanRequest
 	total   int64
 	expires time.Time
 }
@@ -65,7 +67,7 @@ func (c *pendingCache) putCount(gen uint64, n int64, now time.Time) {
 	}
 }
 
-func (c *pendingCache) getPage(limit int32, now time.Time) ([]ArtisanRequest, int64, bool) {
+func (c *pendingCache) getPage(limit int32, now time.Time) ([]domain.ArtisanRequest, int64, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	p, ok := c.pages[limit]
@@ -75,7 +77,7 @@ func (c *pendingCache) getPage(limit int32, now time.Time) ([]ArtisanRequest, in
 	return p.reqs, p.total, true
 }
 
-func (c *pendingCache) putPage(gen uint64, limit int32, reqs []ArtisanRequest, total int64, now time.Time) {
+func (c *pendingCache) putPage(gen uint64, limit int32, reqs []domain.ArtisanRequest, total int64, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if gen == c.gen && len(c.pages) < 8 { // a few page sizes in use (the default 50, the UI's)

@@ -1,5 +1,6 @@
-// Package store is the application's storage: every public method is one transaction (or one
-// query), and database errors are translated to this package's errors at the query site.
+// Package store is the application's storage in PostgreSQL (domain.Store): every public method
+// is one transaction (or one query), and database errors are translated to the domain's errors
+// at the query site.
 package store
 
 import (
@@ -17,59 +18,11 @@ import (
 
 	"artisan-notify/gen/db"
 	"artisan-notify/gen/events"
+	"artisan-notify/impl/domain"
 )
 
-// ErrUnavailable wraps errors caused by the database being unreachable.
-var ErrUnavailable = errors.New("database unavailable")
-
-// Artisan request statuses.
-const (
-	StatusNone     = "none"
-	StatusPending  = "pending"
-	StatusApproved = "approved"
-	StatusRejected = "rejected"
-)
-
-// NormalizeEmail is how every email is compared and stored: trimmed and lowercased.
-func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
-
-// TypeArtisan is the account type that opens an artisan request.
-const TypeArtisan = "Artisan/Promoteur"
-
-// User is a contact as the API shows it.
-type User struct {
-	ID             int64
-	Prenom         string
-	Nom            string
-	Email          string
-	TypeCompte     string
-	DemandeArtisan bool
-	ArtisanStatus  string
-	IsPDG          bool
-	TokenVersion   int32
-}
-
-// NewContact is what registration stores.
-type NewContact struct {
-	Prenom, Nom, Email, PasswordHash, TypeCompte string
-}
-
-// ArtisanRequest is a pending request as PDGs see it.
-type ArtisanRequest struct {
-	ContactID                      int64
-	Prenom, Nom, Email, TypeCompte string
-	CreatedAt                      time.Time
-}
-
-// NomComplet is the applicant's full name.
-func (r ArtisanRequest) NomComplet() string { return r.Prenom + " " + r.Nom }
-
-// Decision is the outcome of an approval or a rejection.
-type Decision struct {
-	ContactID  int64
-	NomComplet string
-	Email      string
-}
+// NormalizeEmail is domain.NormalizeEmail, for the administration commands.
+func NormalizeEmail(s string) string { return domain.NormalizeEmail(s) }
 
 // Store is the PostgreSQL-backed storage.
 type Store struct {
@@ -95,13 +48,10 @@ func (s *Store) Ping(ctx context.Context) error {
 // Register stores a new contact; for an Artisan/Promoteur it opens a pending request and records
 // artisan-request:new in the outbox, in the same transaction.
 // Returns ErrEmailTaken if another contact has the email.
-func (s *Store) Register(ctx context.Context, c NewContact) (User, error) {
-	var u User
+func (s *Store) Register(ctx context.Context, c domain.NewContact) (domain.User, error) {
+	var u domain.User
 	err := s.inTx(ctx, func(q *db.Queries) error {
-		status := StatusNone
-		if c.TypeCompte == TypeArtisan {
-			status = StatusPending
-		}
+		status := domain.InitialStatus(c.TypeCompte)
 		row, err := q.CreateContact(ctx, db.CreateContactParams{
 			Prenom: c.Prenom, Nom: c.Nom, Email: c.Email, PasswordHash: c.PasswordHash,
 			TypeCompte: c.TypeCompte, ArtisanStatus: status,
@@ -109,20 +59,20 @@ func (s *Store) Register(ctx context.Context, c NewContact) (User, error) {
 		if err != nil {
 			return translate("create contact", err)
 		}
-		u = User{ID: row.ID, Prenom: row.Prenom, Nom: row.Nom, Email: row.Email, TypeCompte: row.TypeCompte,
+		u = domain.User{ID: row.ID, Prenom: row.Prenom, Nom: row.Nom, Email: row.Email, TypeCompte: row.TypeCompte,
 			DemandeArtisan: row.DemandeArtisan, ArtisanStatus: row.ArtisanStatus, TokenVersion: row.TokenVersion}
-		if status != StatusPending {
+		if status != domain.StatusPending {
 			return nil
 		}
 		return events.EmitArtisanRequestNew(ctx, outbox{q}, events.ArtisanRequestNew{
-			ContactID: row.ID, Prenom: row.Prenom, Nom: row.Nom, NomComplet: row.Prenom + " " + row.Nom,
+			ContactID: row.ID, Prenom: row.Prenom, Nom: row.Nom, NomComplet: domain.FullName(row.Prenom, row.Nom),
 			Email: row.Email, TypeCompte: row.TypeCompte, CreatedAt: row.CreatedAt.Truncate(time.Second), // as the REST API shows it
 		})
 	})
 	if err != nil {
-		return User{}, fmt.Errorf("register %s: %w", c.TypeCompte, err)
+		return domain.User{}, fmt.Errorf("register %s: %w", c.TypeCompte, err)
 	}
-	if s.pending != nil && u.ArtisanStatus == StatusPending {
+	if s.pending != nil && u.ArtisanStatus == domain.StatusPending {
 		s.pending.clear() // this node's next read sees its own write, before the relay tells every node
 	}
 	return u, nil
@@ -139,25 +89,25 @@ func (s *Store) Credentials(ctx context.Context, email string) (id int64, passwo
 }
 
 // User returns the contact with its PDG right. Returns ErrNotFound if there is none.
-func (s *Store) User(ctx context.Context, id int64) (User, error) {
+func (s *Store) User(ctx context.Context, id int64) (domain.User, error) {
 	if s.users != nil {
-		return s.cachedUser(id, func() (User, error) { return s.loadUser(ctx, id) })
+		return s.cachedUser(id, func() (domain.User, error) { return s.loadUser(ctx, id) })
 	}
 	return s.loadUser(ctx, id)
 }
 
-func (s *Store) loadUser(ctx context.Context, id int64) (User, error) {
+func (s *Store) loadUser(ctx context.Context, id int64) (domain.User, error) {
 	row, err := s.q.GetUser(ctx, id)
 	if err != nil {
-		return User{}, translate(fmt.Sprintf("get user %d", id), err)
+		return domain.User{}, translate(fmt.Sprintf("get user %d", id), err)
 	}
-	return User{ID: row.ID, Prenom: row.Prenom, Nom: row.Nom, Email: row.Email, TypeCompte: row.TypeCompte,
+	return domain.User{ID: row.ID, Prenom: row.Prenom, Nom: row.Nom, Email: row.Email, TypeCompte: row.TypeCompte,
 		DemandeArtisan: row.DemandeArtisan, ArtisanStatus: row.ArtisanStatus, IsPDG: row.IsPdg,
 		TokenVersion: row.TokenVersion}, nil
 }
 
 // PendingRequests returns up to limit pending requests, newest first, and how many are pending in all.
-func (s *Store) PendingRequests(ctx context.Context, limit int32) ([]ArtisanRequest, int64, error) {
+func (s *Store) PendingRequests(ctx context.Context, limit int32) ([]domain.ArtisanRequest, int64, error) {
 	if s.pending == nil {
 		return s.loadPending(ctx, limit)
 	}
@@ -173,9 +123,9 @@ func (s *Store) PendingRequests(ctx context.Context, limit int32) ([]ArtisanRequ
 	return reqs, total, err
 }
 
-func (s *Store) loadPending(ctx context.Context, limit int32) ([]ArtisanRequest, int64, error) {
+func (s *Store) loadPending(ctx context.Context, limit int32) ([]domain.ArtisanRequest, int64, error) {
 	var (
-		out   []ArtisanRequest
+		out   []domain.ArtisanRequest
 		total int64
 	)
 	// One snapshot for the page and the count, so that they agree.
@@ -185,9 +135,9 @@ func (s *Store) loadPending(ctx context.Context, limit int32) ([]ArtisanRequest,
 		if err != nil {
 			return err
 		}
-		out = make([]ArtisanRequest, len(rows))
+		out = make([]domain.ArtisanRequest, len(rows))
 		for i, r := range rows {
-			out[i] = ArtisanRequest{ContactID: r.ID, Prenom: r.Prenom, Nom: r.Nom, Email: r.Email,
+			out[i] = domain.ArtisanRequest{ContactID: r.ID, Prenom: r.Prenom, Nom: r.Nom, Email: r.Email,
 				TypeCompte: r.TypeCompte, CreatedAt: r.CreatedAt}
 		}
 		if int64(len(rows)) < int64(limit) {
@@ -226,14 +176,14 @@ func (s *Store) CountPending(ctx context.Context) (int64, error) {
 // Approve approves the pending request of contact id, decided by the PDG decidedBy, and records
 // artisan-request:approved in the outbox, in one transaction.
 // Returns ErrNotFound if the contact has no artisan request, ErrConflict if it was already decided.
-func (s *Store) Approve(ctx context.Context, id, decidedBy int64) (Decision, error) {
-	d, err := s.decide(ctx, id, decidedBy, StatusApproved, nil, func(q *db.Queries, d Decision) error {
+func (s *Store) Approve(ctx context.Context, id, decidedBy int64) (domain.Decision, error) {
+	d, err := s.decide(ctx, id, decidedBy, domain.StatusApproved, nil, func(q *db.Queries, d domain.Decision) error {
 		return events.EmitArtisanRequestApproved(ctx, outbox{q}, events.ArtisanRequestApproved{
 			ContactID: d.ContactID, NomComplet: d.NomComplet, Email: d.Email,
 		})
 	})
 	if err != nil {
-		return Decision{}, fmt.Errorf("approve request %d: %w", id, err)
+		return domain.Decision{}, fmt.Errorf("approve request %d: %w", id, err)
 	}
 	return d, nil
 }
@@ -241,19 +191,19 @@ func (s *Store) Approve(ctx context.Context, id, decidedBy int64) (Decision, err
 // Reject rejects the pending request of contact id, keeping the optional reason, and records
 // artisan-request:rejected in the outbox, in one transaction.
 // Returns ErrNotFound if the contact has no artisan request, ErrConflict if it was already decided.
-func (s *Store) Reject(ctx context.Context, id, decidedBy int64, reason *string) (Decision, error) {
-	d, err := s.decide(ctx, id, decidedBy, StatusRejected, reason, func(q *db.Queries, d Decision) error {
+func (s *Store) Reject(ctx context.Context, id, decidedBy int64, reason *string) (domain.Decision, error) {
+	d, err := s.decide(ctx, id, decidedBy, domain.StatusRejected, reason, func(q *db.Queries, d domain.Decision) error {
 		return events.EmitArtisanRequestRejected(ctx, outbox{q}, events.ArtisanRequestRejected{ContactID: d.ContactID})
 	})
 	if err != nil {
-		return Decision{}, fmt.Errorf("reject request %d: %w", id, err)
+		return domain.Decision{}, fmt.Errorf("reject request %d: %w", id, err)
 	}
 	return d, nil
 }
 
 func (s *Store) decide(ctx context.Context, id, decidedBy int64, status string, reason *string,
-	emit func(*db.Queries, Decision) error) (Decision, error) {
-	var d Decision
+	emit func(*db.Queries, domain.Decision) error) (domain.Decision, error) {
+	var d domain.Decision
 	err := s.inTx(ctx, func(q *db.Queries) error {
 		// The conditional UPDATE takes the row lock: of concurrent deciders one updates the row,
 		// the others wait for it, re-check the condition and match nothing.
@@ -261,7 +211,7 @@ func (s *Store) decide(ctx context.Context, id, decidedBy int64, status string, 
 		if errors.Is(err, pgx.ErrNoRows) {
 			current, err := q.GetArtisanStatus(ctx, id)
 			switch {
-			case errors.Is(err, pgx.ErrNoRows) || (err == nil && current == StatusNone):
+			case errors.Is(err, pgx.ErrNoRows) || (err == nil && current == domain.StatusNone):
 				return ErrNotFound
 			case err != nil:
 				return translate("read request status", err)
@@ -272,7 +222,7 @@ func (s *Store) decide(ctx context.Context, id, decidedBy int64, status string, 
 		if err != nil {
 			return translate("update request", err)
 		}
-		d = Decision{ContactID: row.ID, NomComplet: row.Prenom + " " + row.Nom, Email: row.Email}
+		d = domain.Decision{ContactID: row.ID, NomComplet: domain.FullName(row.Prenom, row.Nom), Email: row.Email}
 		return emit(q, d)
 	})
 	if err == nil && s.pending != nil {
@@ -325,14 +275,14 @@ func (s *Store) changeUser(ctx context.Context, op string, change func(*db.Queri
 }
 
 // PDGs returns every PDG, by id.
-func (s *Store) PDGs(ctx context.Context) ([]User, error) {
+func (s *Store) PDGs(ctx context.Context) ([]domain.User, error) {
 	rows, err := s.q.ListPDG(ctx)
 	if err != nil {
 		return nil, translate("list PDG", err)
 	}
-	out := make([]User, len(rows))
+	out := make([]domain.User, len(rows))
 	for i, r := range rows {
-		out[i] = User{ID: r.ID, Prenom: r.Prenom, Nom: r.Nom, Email: r.Email, IsPDG: true}
+		out[i] = domain.User{ID: r.ID, Prenom: r.Prenom, Nom: r.Nom, Email: r.Email, IsPDG: true}
 	}
 	return out, nil
 }

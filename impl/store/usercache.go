@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"artisan-notify/gen/events"
+
+	"artisan-notify/impl/domain"
 )
 
 // userCache keeps recently loaded users, so that an authenticated request or handshake costs
@@ -22,7 +24,7 @@ type userCache struct {
 }
 
 type cachedUser struct {
-	user    User
+	user    domain.User
 	expires time.Time
 }
 
@@ -41,18 +43,18 @@ func (s *Store) WithReadCache(ttl time.Duration) *Store {
 }
 
 // get returns the cached user, or the generation to pass to put after loading it.
-func (c *userCache) get(id int64, now time.Time) (User, uint64, bool) {
+func (c *userCache) get(id int64, now time.Time) (domain.User, uint64, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[id]
 	if !ok || now.After(e.expires) {
-		return User{}, c.gen, false
+		return domain.User{}, c.gen, false
 	}
 	return e.user, c.gen, true
 }
 
 // put caches u, loaded after get returned gen, unless a drop happened since.
-func (c *userCache) put(gen uint64, u User, now time.Time) {
+func (c *userCache) put(gen uint64, u domain.User, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if gen != c.gen {
@@ -99,7 +101,7 @@ func (s *Store) Deliver(m events.Message) error {
 }
 
 // cachedUser returns the user from the cache, or loads and caches it.
-func (s *Store) cachedUser(id int64, load func() (User, error)) (User, error) {
+func (s *Store) cachedUser(id int64, load func() (domain.User, error)) (domain.User, error) {
 	now := time.Now()
 	u, gen, ok := s.users.get(id, now)
 	if ok {

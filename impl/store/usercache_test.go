@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"artisan-notify/gen/events"
+	"artisan-notify/impl/domain"
 	"artisan-notify/impl/store"
 	"artisan-notify/impl/testdb"
 )
@@ -26,7 +27,7 @@ func TestUserCacheKeepsNoLoadThatRacedWithADrop(t *testing.T) {
 	plain := store.New(pool)
 	cached := store.New(pool).WithReadCache(time.Minute)
 	email := "race@example.com"
-	u, err := plain.Register(ctx, store.NewContact{Prenom: "A", Nom: "B", Email: email, PasswordHash: "x", TypeCompte: "Client"})
+	u, err := plain.Register(ctx, domain.NewContact{Prenom: "A", Nom: "B", Email: email, PasswordHash: "x", TypeCompte: "Client"})
 	if err != nil {
 		t.Fatal(err)
 	}

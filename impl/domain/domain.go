@@ -1,0 +1,108 @@
+// Package domain is what the application is about, apart from HTTP, Socket.IO and PostgreSQL:
+// contacts and their artisan requests, the errors its rules return, the rules themselves
+// (registration, login, who may decide) and the Service that runs the flows on a Store.
+package domain
+
+import (
+	"errors"
+	"time"
+)
+
+// Artisan request statuses.
+const (
+	StatusNone     = "none"
+	StatusPending  = "pending"
+	StatusApproved = "approved"
+	StatusRejected = "rejected"
+)
+
+// Account types.
+const (
+	TypeClient = "Client"
+	// TypeArtisan is the account type that opens an artisan request.
+	TypeArtisan = "Artisan/Promoteur"
+)
+
+// InitialStatus returns the artisan status a contact of this account type registers with:
+// pending for an Artisan/Promoteur (the registration opens a request), none otherwise.
+func InitialStatus(typeCompte string) string {
+	if typeCompte == TypeArtisan {
+		return StatusPending
+	}
+	return StatusNone
+}
+
+// User is a contact as the API shows it.
+type User struct {
+	ID             int64
+	Prenom         string
+	Nom            string
+	Email          string
+	TypeCompte     string
+	DemandeArtisan bool
+	ArtisanStatus  string
+	IsPDG          bool
+	TokenVersion   int32
+}
+
+// MayDecide reports whether u may approve or reject artisan requests: PDGs only.
+func (u User) MayDecide() bool { return u.IsPDG }
+
+// Accepts reports whether a token issued at tokenVersion is still valid for u: revoking a
+// contact's tokens moves its version.
+func (u User) Accepts(tokenVersion int32) bool { return u.TokenVersion == tokenVersion }
+
+// NewContact is what registration stores.
+type NewContact struct {
+	Prenom, Nom, Email, PasswordHash, TypeCompte string
+}
+
+// ArtisanRequest is a pending request as PDGs see it.
+type ArtisanRequest struct {
+	ContactID                      int64
+	Prenom, Nom, Email, TypeCompte string
+	CreatedAt                      time.Time
+}
+
+// NomComplet is the applicant's full name.
+func (r ArtisanRequest) NomComplet() string { return FullName(r.Prenom, r.Nom) }
+
+// FullName is how a contact's full name is shown: first and last name, separated by a space.
+func FullName(prenom, nom string) string { return prenom + " " + nom }
+
+// Decision is the outcome of an approval or a rejection.
+type Decision struct {
+	ContactID  int64
+	NomComplet string
+	Email      string
+}
+
+// Errors of the rules and of the Store, independent of HTTP and of the database driver.
+var (
+	// ErrNotFound: no such contact, artisan request or PDG right.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: the artisan request was already decided.
+	ErrConflict = errors.New("already decided")
+	// ErrEmailTaken: another contact has this email.
+	ErrEmailTaken = errors.New("email taken")
+	// ErrForbidden: the user may not do this (only PDGs decide).
+	ErrForbidden = errors.New("not a PDG")
+	// ErrRevoked: the token was issued before the contact's tokens were revoked.
+	ErrRevoked = errors.New("revoked token")
+	// ErrUnavailable wraps errors caused by the storage being unreachable.
+	ErrUnavailable = errors.New("database unavailable")
+)
+
+// InvalidError is a request that breaks a rule; Message says which, to the user, in the
+// contract's words.
+type InvalidError struct{ Message string }
+
+func (e *InvalidError) Error() string { return "invalid: " + e.Message }
+
+func invalid(message string) error { return &InvalidError{Message: message} }
+
+// BadLoginError is a login whose credentials name no account. Everyone who fails gets the same
+// answer; Reason (malformed credentials, unknown email, wrong password) is for the logs.
+type BadLoginError struct{ Reason string }
+
+func (e *BadLoginError) Error() string { return "bad login: " + e.Reason }

@@ -1,0 +1,94 @@
+package domain
+
+import (
+	"net/mail"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits of the contract.
+const (
+	MinPassword = 8
+	MaxPassword = 128
+	MaxName     = 100
+	MaxEmail    = 254
+	MaxReason   = 1000
+)
+
+// NormalizeEmail is how every email is compared and stored: trimmed and lowercased.
+func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// Registration is what a person sends to open an account.
+type Registration struct {
+	Prenom, Nom, Email, Password, ConfirmPassword, TypeCompte string
+}
+
+// Validate returns the registration as it is stored (names trimmed, email normalized; no hash
+// yet), or an *InvalidError saying the first rule it breaks.
+func (r Registration) Validate() (NewContact, error) {
+	prenom, nom := strings.TrimSpace(r.Prenom), strings.TrimSpace(r.Nom)
+	email := NormalizeEmail(r.Email)
+	switch {
+	case !ValidName(prenom):
+		return NewContact{}, invalid("Le prénom est requis (100 caractères au plus, au moins une lettre, sans caractère de contrôle ni de direction d'écriture).")
+	case !ValidName(nom):
+		return NewContact{}, invalid("Le nom est requis (100 caractères au plus, au moins une lettre, sans caractère de contrôle ni de direction d'écriture).")
+	case !ValidEmail(email):
+		return NewContact{}, invalid("Adresse email invalide.")
+	case !utf8.ValidString(r.Password):
+		return NewContact{}, invalid("Le mot de passe contient des caractères invalides.")
+	case utf8.RuneCountInString(r.Password) < MinPassword || utf8.RuneCountInString(r.Password) > MaxPassword:
+		return NewContact{}, invalid("Le mot de passe doit contenir entre 8 et 128 caractères.")
+	case r.Password != r.ConfirmPassword:
+		return NewContact{}, invalid("Les mots de passe ne correspondent pas.")
+	}
+	return NewContact{Prenom: prenom, Nom: nom, Email: email, TypeCompte: r.TypeCompte}, nil
+}
+
+// RejectReason returns the reason a PDG gives for a rejection as it is stored: trimmed, nil when
+// empty. It returns an *InvalidError if the reason is too long or not valid UTF-8.
+func RejectReason(text string) (*string, error) {
+	text = strings.TrimSpace(text)
+	if !utf8.ValidString(text) || utf8.RuneCountInString(text) > MaxReason {
+		return nil, invalid("Le motif doit contenir 1000 caractères au plus.")
+	}
+	if text == "" {
+		return nil, nil
+	}
+	return &text, nil
+}
+
+// ValidEmail accepts a plain addr-spec (local@domain.tld), as browsers' type=email does.
+func ValidEmail(email string) bool {
+	if len(email) > MaxEmail || !utf8.ValidString(email) {
+		return false
+	}
+	a, err := mail.ParseAddress(email)
+	if err != nil || a.Address != email || a.Name != "" {
+		return false
+	}
+	at := strings.LastIndexByte(email, '@')
+	domain := email[at+1:]
+	return at > 0 && strings.Contains(domain, ".") && !strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".")
+}
+
+// ValidName accepts a name of at most MaxName characters with at least one letter (so not only
+// spaces, punctuation or invisible characters such as U+200B), without control characters nor
+// the bidirectional embedding, override and isolate controls (U+202A-U+202E, U+2066-U+2069),
+// which would reorder the text shown around the name.
+func ValidName(s string) bool {
+	if s == "" || !utf8.ValidString(s) || utf8.RuneCountInString(s) > MaxName {
+		return false
+	}
+	letter := false
+	for _, r := range s {
+		switch {
+		case unicode.IsControl(r), r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069':
+			return false
+		case unicode.IsLetter(r):
+			letter = true
+		}
+	}
+	return letter
+}
