@@ -45,12 +45,14 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_tx_idx ON outbox (tx, id);
 
 -- Wakes the relays at commit (NOTIFY is delivered only when the transaction commits).
+-- +goose StatementBegin
 CREATE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pg_notify('outbox', '');
     RETURN NULL;
 END;
 $$;
+-- +goose StatementEnd
 CREATE TRIGGER outbox_notify AFTER INSERT ON outbox FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify();
 
 -- Each server node's relay records how far it has delivered.

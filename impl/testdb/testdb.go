@@ -111,8 +111,11 @@ func migrateConn(ctx context.Context, url string) error {
 	return err
 }
 
+// migrationsHash names the template after the migration files and the migration bookkeeping
+// (goose's table), so that a template made by another version is not reused.
 func migrationsHash(tb testing.TB) string {
 	h := sha256.New()
+	h.Write([]byte("goose_db_version\n"))
 	err := fs.WalkDir(migrations.FS, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
