@@ -1,6 +1,6 @@
 import { createListenerMiddleware, isAnyOf, type ThunkDispatch, type UnknownAction } from "@reduxjs/toolkit";
 import { api } from "../api/api";
-import type { ApiError, User } from "../api/client";
+import type { User } from "../api/client";
 import type { SocketEvents, SocketService } from "../socket/socketService";
 import {
   connectionChanged,
@@ -61,7 +61,6 @@ const EXPIRED = "Votre session a expiré. Reconnectez-vous.";
 export function createListeners(deps: Deps) {
   const listener = createListenerMiddleware({ extra: deps });
   const on = listener.startListening.withTypes<RootState, ThunkDispatch<RootState, Deps, UnknownAction>, Deps>();
-  const toast = (kind: "info" | "success" | "error", text: string) => toastShown(kind, text);
 
   // A session starts (login, or a reload with a kept session): the user is known, the socket connects.
   on({
@@ -89,7 +88,7 @@ export function createListeners(deps: Deps) {
       saveSession(deps, null);
       deps.sockets.disconnect();
       dispatch(api.util.resetApiState());
-      if (sessionExpired.match(action)) dispatch(toast("error", EXPIRED));
+      if (sessionExpired.match(action)) dispatch(toastShown("error", EXPIRED));
     },
   });
 
@@ -100,33 +99,32 @@ export function createListeners(deps: Deps) {
   on({
     matcher: signedInCallFailed,
     effect: ({ payload }, { dispatch, getState }) => {
-      if ((payload as ApiError | undefined)?.status === 401 && getState().auth.token) dispatch(sessionExpired());
+      if (payload?.status === 401 && getState().auth.token) dispatch(sessionExpired());
     },
   });
 
   on({
     actionCreator: requestArrived,
-    effect: ({ payload }, { dispatch }) => void dispatch(toast("info", `Nouvelle demande artisan : ${payload.nom_complet}`)),
+    effect: ({ payload }, { dispatch }) => void dispatch(toastShown("info", `Nouvelle demande artisan : ${payload.nom_complet}`)),
   });
   on({
     actionCreator: ownRequestDecided,
     effect: ({ payload }, { dispatch }) =>
       void dispatch(
         payload === "approved"
-          ? toast("success", "Votre demande artisan a été approuvée.")
-          : toast("error", "Votre demande artisan a été refusée."),
+          ? toastShown("success", "Votre demande artisan a été approuvée.")
+          : toastShown("error", "Votre demande artisan a été refusée."),
       ),
   });
   on({
     matcher: decided,
     effect: ({ meta }, { dispatch }) =>
-      void dispatch(toast("success", meta.arg.originalArgs.decision === "approve" ? "Demande approuvée." : "Demande rejetée.")),
+      void dispatch(toastShown("success", meta.arg.originalArgs.decision === "approve" ? "Demande approuvée." : "Demande rejetée.")),
   });
   on({
     matcher: decisionFailed,
     effect: ({ payload, error }, { dispatch }) => {
-      const err = payload as ApiError | undefined;
-      if (err?.status !== 401) dispatch(toast("error", err?.message ?? error.message ?? "Erreur du serveur."));
+      if (payload?.status !== 401) dispatch(toastShown("error", payload?.message ?? error.message ?? "Erreur du serveur."));
     },
   });
 
