@@ -50,7 +50,7 @@ function saveSession(deps: Deps, session: { token: string; user: User } | null) 
 // Declared apart: inline in startListening, TypeScript does not narrow the action through isAnyOf.
 const sessionStarted = isAnyOf(loggedIn, sessionRestored);
 const sessionEnded = isAnyOf(loggedOut, sessionExpired);
-const userFetched = isAnyOf(api.endpoints.me.matchFulfilled);
+const userChanged = isAnyOf(api.endpoints.me.matchFulfilled, ownRequestDecided);
 const signedInCallFailed = isAnyOf(api.endpoints.me.matchRejected, api.endpoints.pending.matchRejected, api.endpoints.decide.matchRejected);
 const decided = isAnyOf(api.endpoints.decide.matchFulfilled);
 const decisionFailed = isAnyOf(api.endpoints.decide.matchRejected);
@@ -76,10 +76,11 @@ export function createListeners(deps: Deps) {
     },
   });
   on({
-    matcher: userFetched,
-    effect: ({ payload }, { getState }) => {
+    matcher: userChanged,
+    effect: (_, { getState }) => {
       const token = getState().auth.token;
-      if (token) saveSession(deps, { token, user: payload });
+      const user = api.endpoints.me.select()(getState()).data;
+      if (token && user) saveSession(deps, { token, user });
     },
   });
   on({

@@ -252,6 +252,7 @@ describe("events", () => {
     t.sockets.emit("artisan-request:rejected", { contact_id: applicant.id });
     expect(me(t.store)?.artisan_status).toBe("rejected");
     expect(lastToast(t.store)).toBe("Votre demande artisan a été refusée.");
+    expect(JSON.parse(t.storage.map.get(SESSION_KEY)!).user.artisan_status).toBe("rejected"); // a reload shows it too
 
     // A refetch from a server without artisan_status keeps what the event said.
     t.server.users["t-app"] = { ...applicant, prenom: "Awa-Marie", demande_artisan: false };
