@@ -92,3 +92,27 @@ func TestGeneratedEmit(t *testing.T) {
 		t.Errorf("got err %v and %d emits, want a marshal error and none", err, len(r.got))
 	}
 }
+
+// TestGeneratedInternalEvents: the internal event between nodes, and the decoders of every event.
+func TestGeneratedInternalEvents(t *testing.T) {
+	m, err := events.NewInternalUserChanged(events.InternalUserChanged{ContactID: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Event != "internal:user-changed" || !slices.Equal(m.Rooms, []string{"user:5"}) || string(m.Payload) != `{"contact_id":5}` {
+		t.Errorf("got %s %q %s", m.Event, m.Rooms, m.Payload)
+	}
+	if !events.IsInternal(m.Event) || events.IsInternal(events.EventArtisanRequestNew) {
+		t.Error("IsInternal")
+	}
+	if p, err := events.DecodeInternalUserChanged(m); err != nil || p.ContactID != 5 {
+		t.Errorf("decoded %+v, %v", p, err)
+	}
+	if _, err := events.DecodeArtisanRequestApproved(m); err == nil {
+		t.Error("a message decoded as another event")
+	}
+	m.Payload = []byte(`{"contact_id":"5"}`)
+	if _, err := events.DecodeInternalUserChanged(m); err == nil {
+		t.Error("a bad payload decoded")
+	}
+}

@@ -9,6 +9,11 @@
 // string, string/date-time, integer, number or boolean properties, and its x-rooms extension lists the
 // rooms it is sent to. Rooms are declared in the channel's x-rooms extension; a {field} placeholder in a
 // message's room names a payload field.
+//
+// A message marked x-internal: true (or listed by a channel so marked) is internal: the server's
+// nodes record and relay it among themselves, and never send it to clients. The Go package has its
+// type, constructor and decoder, and IsInternal reports it; the TypeScript module and the HTML page
+// leave it out. Every event also gets a Decode function, the inverse of its constructor.
 package main
 
 import (

@@ -25,7 +25,7 @@ var funcs = template.FuncMap{
 	"goRoomBody": func(r room) string { return roomBody(r, true) },
 	"tsRoomBody": func(r room) string { return roomBody(r, false) },
 	"usesTime": func(a *api) bool {
-		for _, ev := range a.Events {
+		for _, ev := range a.GoEvents() {
 			for _, f := range ev.Fields {
 				if f.typ == tTime {
 					return true
@@ -66,11 +66,26 @@ import (
 
 // Event names.
 const (
-{{- range .Events}}
+{{- range .GoEvents}}
 	{{comment (printf "Event%s is the name of the event whose payload is %s." .Ident .Ident)}}
+{{- if .Internal}}
+	// It is internal: relayed between the server's nodes, never sent to clients.
+{{- end}}
 	Event{{.Ident}} = {{goQuote .Name}}
 {{- end}}
 )
+
+// IsInternal reports whether event is internal (x-internal in {{.Source}}): recorded and relayed
+// between the server's nodes, never sent to clients.
+func IsInternal(event string) bool {
+{{- if .Internal}}
+	switch event {
+	case {{range $i, $e := .Internal}}{{if $i}}, {{end}}Event{{$e.Ident}}{{end}}:
+		return true
+	}
+{{- end}}
+	return false
+}
 {{range .Rooms}}
 {{- if .Params}}
 {{comment (printf "%s returns the name of the room %s." .GoName (goQuote .Pattern))}}
@@ -110,8 +125,22 @@ func newMessage(event string, rooms []string, payload any) (Message, error) {
 	}
 	return Message{Event: event, Rooms: rooms, Payload: b}, nil
 }
-{{range .Events}}
+
+// decodeMessage unmarshals the payload of m, a Message of event, into p.
+func decodeMessage(m Message, event string, p any) error {
+	if m.Event != event {
+		return fmt.Errorf("events: decode %s: the message is %s", event, m.Event)
+	}
+	if err := json.Unmarshal(m.Payload, p); err != nil {
+		return fmt.Errorf("events: decode %s payload: %w", event, err)
+	}
+	return nil
+}
+{{range .GoEvents}}
 {{comment (printf "%s is the payload of Event%s." .Ident .Ident)}}
+{{- if .Internal}}
+// It is internal: relayed between the server's nodes, never sent to clients.
+{{- end}}
 {{- if .Doc}}
 //
 {{comment .Doc}}
@@ -140,6 +169,13 @@ func Emit{{.Ident}}(ctx context.Context, e Emitter, p {{.Ident}}) error {
 		return err
 	}
 	return e.Emit(ctx, m)
+}
+
+{{comment (printf "Decode%s returns the payload of m, a Message of Event%s.\nIt returns an error if m is another event or its payload does not decode." .Ident .Ident)}}
+func Decode{{.Ident}}(m Message) ({{.Ident}}, error) {
+	var p {{.Ident}}
+	err := decodeMessage(m, Event{{.Ident}}, &p)
+	return p, err
 }
 {{end}}`))
 

@@ -12,10 +12,19 @@ import (
 
 // api is what the generators need from an AsyncAPI document.
 type api struct {
-	Source string // file name, for the generated headers
-	Title  string
-	Rooms  []room  // sorted by pattern
-	Events []event // sorted by name
+	Source   string // file name, for the generated headers
+	Title    string
+	Rooms    []room  // sorted by pattern
+	Events   []event // the events clients receive, sorted by name
+	Internal []event // the events marked x-internal (between the server's nodes only), sorted by name
+}
+
+// GoEvents returns every event, internal ones included, sorted by name: the Go package has them all,
+// the TypeScript module and the HTML page only the events clients receive.
+func (a *api) GoEvents() []event {
+	all := append(slices.Clone(a.Events), a.Internal...)
+	slices.SortStableFunc(all, func(x, y event) int { return strings.Compare(x.Name, y.Name) })
+	return all
 }
 
 // room is one entry of a channel's x-rooms, e.g. "user:{id}".
@@ -44,11 +53,12 @@ type param struct {
 
 // event is one message: a Socket.IO event and its payload.
 type event struct {
-	Name   string // "artisan-request:new"
-	Ident  string // "ArtisanRequestNew"
-	Doc    string
-	Fields []field
-	Rooms  []roomUse
+	Name     string // "artisan-request:new"
+	Ident    string // "ArtisanRequestNew"
+	Doc      string
+	Fields   []field
+	Rooms    []roomUse
+	Internal bool // x-internal: true: recorded and relayed between the server's nodes, never sent to clients
 }
 
 // field is one payload property.
@@ -139,6 +149,10 @@ func parse(file string, src []byte) (a *api, err error) {
 		if err := p.parseRooms(chNode, rooms); err != nil {
 			return nil, err
 		}
+		chInternal, err := p.flag(chNode, "x-internal")
+		if err != nil {
+			return nil, err
+		}
 		msgs := get(chNode, "messages")
 		if msgs == nil {
 			continue
@@ -159,6 +173,7 @@ func parse(file string, src []byte) (a *api, err error) {
 			if err != nil {
 				return nil, err
 			}
+			ev.Internal = ev.Internal || chInternal
 			if prev := names[ev.Name]; prev != nil {
 				return nil, p.errorf(get(mNode, "name"), "duplicate event name %q (first at line %d)", ev.Name, prev.Line)
 			}
@@ -172,11 +187,21 @@ func parse(file string, src []byte) (a *api, err error) {
 			return nil, err
 		}
 	}
+	all := a.Events
+	a.Events = nil
+	for _, ev := range all {
+		if ev.Internal {
+			a.Internal = append(a.Internal, ev)
+		} else {
+			a.Events = append(a.Events, ev)
+		}
+	}
 	for _, r := range rooms {
 		a.Rooms = append(a.Rooms, *r)
 	}
 	slices.SortFunc(a.Rooms, func(x, y room) int { return strings.Compare(x.Pattern, y.Pattern) })
 	slices.SortStableFunc(a.Events, func(x, y event) int { return strings.Compare(x.Name, y.Name) })
+	slices.SortStableFunc(a.Internal, func(x, y event) int { return strings.Compare(x.Name, y.Name) })
 	if err := checkNames(a); err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
@@ -289,6 +314,9 @@ func (p *walker) parseMessage(key string, m *yaml.Node) (event, []*yaml.Node, er
 		}
 	}
 	if err != nil {
+		return ev, nil, err
+	}
+	if ev.Internal, err = p.flag(m, "x-internal"); err != nil {
 		return ev, nil, err
 	}
 	payload, err := p.resolve(get(m, "payload"))
@@ -449,7 +477,7 @@ func (p *walker) bindRooms(ev *event, nodes []*yaml.Node, rooms map[string]*room
 
 // checkNames reports two generated top-level names that collide.
 func checkNames(a *api) error {
-	owner := map[string]string{"Message": "type Message", "Emitter": "type Emitter",
+	owner := map[string]string{"Message": "type Message", "Emitter": "type Emitter", "IsInternal": "func IsInternal",
 		"ServerToClientEvents": "interface ServerToClientEvents", "ClientToServerEvents": "type ClientToServerEvents"}
 	add := func(name, what string) error {
 		if prev, dup := owner[name]; dup {
@@ -463,8 +491,8 @@ func checkNames(a *api) error {
 			return err
 		}
 	}
-	for _, ev := range a.Events {
-		for _, n := range []string{ev.Ident, "Event" + ev.Ident, "New" + ev.Ident, "Emit" + ev.Ident} {
+	for _, ev := range a.GoEvents() {
+		for _, n := range []string{ev.Ident, "Event" + ev.Ident, "New" + ev.Ident, "Emit" + ev.Ident, "Decode" + ev.Ident} {
 			if err := add(n, fmt.Sprintf("event %q", ev.Name)); err != nil {
 				return err
 			}
@@ -605,6 +633,18 @@ func (p *walker) str(m *yaml.Node, key string, required bool) (string, error) {
 		return "", p.errorf(n, "%s must be a string", key)
 	}
 	return n.Value, nil
+}
+
+// flag returns the boolean m[key]: false when absent, an error naming its position when it is not a boolean.
+func (p *walker) flag(m *yaml.Node, key string) (bool, error) {
+	n := deref(get(m, key))
+	if n == nil {
+		return false, nil
+	}
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
+		return false, p.errorf(n, "%s must be true or false", key)
+	}
+	return strings.EqualFold(n.Value, "true"), nil
 }
 
 // resolve follows local $refs ("#/components/..."); nil stays nil.

@@ -20,7 +20,20 @@ const (
 	EventArtisanRequestNew = "artisan-request:new"
 	// EventArtisanRequestRejected is the name of the event whose payload is ArtisanRequestRejected.
 	EventArtisanRequestRejected = "artisan-request:rejected"
+	// EventInternalUserChanged is the name of the event whose payload is InternalUserChanged.
+	// It is internal: relayed between the server's nodes, never sent to clients.
+	EventInternalUserChanged = "internal:user-changed"
 )
+
+// IsInternal reports whether event is internal (x-internal in asyncapi.yaml): recorded and relayed
+// between the server's nodes, never sent to clients.
+func IsInternal(event string) bool {
+	switch event {
+	case EventInternalUserChanged:
+		return true
+	}
+	return false
+}
 
 // RoomPDGNotifications is the room "pdg-notifications".
 //
@@ -55,6 +68,17 @@ func newMessage(event string, rooms []string, payload any) (Message, error) {
 	return Message{Event: event, Rooms: rooms, Payload: b}, nil
 }
 
+// decodeMessage unmarshals the payload of m, a Message of event, into p.
+func decodeMessage(m Message, event string, p any) error {
+	if m.Event != event {
+		return fmt.Errorf("events: decode %s: the message is %s", event, m.Event)
+	}
+	if err := json.Unmarshal(m.Payload, p); err != nil {
+		return fmt.Errorf("events: decode %s payload: %w", event, err)
+	}
+	return nil
+}
+
 // ArtisanRequestApproved is the payload of EventArtisanRequestApproved.
 //
 // A PDG has approved the request; the contact stays Artisan/Promoteur.
@@ -81,6 +105,14 @@ func EmitArtisanRequestApproved(ctx context.Context, e Emitter, p ArtisanRequest
 		return err
 	}
 	return e.Emit(ctx, m)
+}
+
+// DecodeArtisanRequestApproved returns the payload of m, a Message of EventArtisanRequestApproved.
+// It returns an error if m is another event or its payload does not decode.
+func DecodeArtisanRequestApproved(m Message) (ArtisanRequestApproved, error) {
+	var p ArtisanRequestApproved
+	err := decodeMessage(m, EventArtisanRequestApproved, &p)
+	return p, err
 }
 
 // ArtisanRequestNew is the payload of EventArtisanRequestNew.
@@ -120,6 +152,14 @@ func EmitArtisanRequestNew(ctx context.Context, e Emitter, p ArtisanRequestNew) 
 	return e.Emit(ctx, m)
 }
 
+// DecodeArtisanRequestNew returns the payload of m, a Message of EventArtisanRequestNew.
+// It returns an error if m is another event or its payload does not decode.
+func DecodeArtisanRequestNew(m Message) (ArtisanRequestNew, error) {
+	var p ArtisanRequestNew
+	err := decodeMessage(m, EventArtisanRequestNew, &p)
+	return p, err
+}
+
 // ArtisanRequestRejected is the payload of EventArtisanRequestRejected.
 //
 // A PDG has rejected the request.
@@ -142,4 +182,45 @@ func EmitArtisanRequestRejected(ctx context.Context, e Emitter, p ArtisanRequest
 		return err
 	}
 	return e.Emit(ctx, m)
+}
+
+// DecodeArtisanRequestRejected returns the payload of m, a Message of EventArtisanRequestRejected.
+// It returns an error if m is another event or its payload does not decode.
+func DecodeArtisanRequestRejected(m Message) (ArtisanRequestRejected, error) {
+	var p ArtisanRequestRejected
+	err := decodeMessage(m, EventArtisanRequestRejected, &p)
+	return p, err
+}
+
+// InternalUserChanged is the payload of EventInternalUserChanged.
+// It is internal: relayed between the server's nodes, never sent to clients.
+//
+// A contact's PDG right or token version changed; every node re-checks its sockets and drops it from its read cache.
+type InternalUserChanged struct {
+	// Id of the contact that changed.
+	ContactID int64 `json:"contact_id"`
+}
+
+// NewInternalUserChanged returns the Message that sends p as EventInternalUserChanged to user:{contact_id}.
+// It returns an error if p does not marshal to JSON.
+func NewInternalUserChanged(p InternalUserChanged) (Message, error) {
+	return newMessage(EventInternalUserChanged, []string{UserRoom(p.ContactID)}, p)
+}
+
+// EmitInternalUserChanged sends p as EventInternalUserChanged through e.
+// It returns the error of NewInternalUserChanged or of e.Emit.
+func EmitInternalUserChanged(ctx context.Context, e Emitter, p InternalUserChanged) error {
+	m, err := NewInternalUserChanged(p)
+	if err != nil {
+		return err
+	}
+	return e.Emit(ctx, m)
+}
+
+// DecodeInternalUserChanged returns the payload of m, a Message of EventInternalUserChanged.
+// It returns an error if m is another event or its payload does not decode.
+func DecodeInternalUserChanged(m Message) (InternalUserChanged, error) {
+	var p InternalUserChanged
+	err := decodeMessage(m, EventInternalUserChanged, &p)
+	return p, err
 }

@@ -17,7 +17,6 @@ import (
 
 	"artisan-notify/gen/events"
 	"artisan-notify/impl/domain"
-	"artisan-notify/impl/store"
 )
 
 func newGuardedServer(t *testing.T, l Limits) (*Server, string) {
@@ -191,7 +190,7 @@ func TestHostileRevocationFailsClosedWhenUserCannotBeLoaded(t *testing.T) {
 	waitJoined(t, s, 1)
 	users.broken.Store(true)
 	// the relay's message that contact 1 changed (it may be a revocation): its user cannot be loaded
-	if err := s.Deliver(events.Message{Event: store.UserChanged, Rooms: []string{events.UserRoom(1)}, Payload: []byte(`{"contact_id":1}`)}); err == nil {
+	if err := s.Deliver(mustMessage(events.NewInternalUserChanged(events.InternalUserChanged{ContactID: 1}))); err == nil {
 		t.Fatal("Deliver: no error although the user could not be loaded")
 	}
 	if _, p := readPacket(t, c); p != "41" {
@@ -212,4 +211,11 @@ func TestHostileClientEventFloodEndsSocket(t *testing.T) {
 	}
 	waitSessions(t, s, 0, 2*time.Second)
 	waitJoined(t, s, 0)
+}
+
+func mustMessage(m events.Message, err error) events.Message {
+	if err != nil {
+		panic(err)
+	}
+	return m
 }

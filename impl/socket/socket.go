@@ -4,7 +4,6 @@ package socket
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,7 +20,6 @@ import (
 	"artisan-notify/gen/events"
 	"artisan-notify/impl/auth"
 	"artisan-notify/impl/domain"
-	"artisan-notify/impl/store"
 )
 
 // Tokens verifies access tokens.
@@ -318,12 +316,10 @@ func (s *Server) socketsOf(id int64) []*sio.Socket {
 
 // refresh applies a change of a contact (PDG right granted or revoked, tokens revoked, contact
 // removed) to its sockets on this process.
-func (s *Server) refresh(payload []byte) error {
-	var p struct {
-		ContactID int64 `json:"contact_id"`
-	}
-	if err := json.Unmarshal(payload, &p); err != nil {
-		return fmt.Errorf("refresh: bad payload: %w", err)
+func (s *Server) refresh(m events.Message) error {
+	p, err := events.DecodeInternalUserChanged(m)
+	if err != nil {
+		return fmt.Errorf("refresh: %w", err)
 	}
 	socks := s.socketsOf(p.ContactID)
 	if len(socks) == 0 {
@@ -357,10 +353,14 @@ func (s *Server) refresh(payload []byte) error {
 }
 
 // Deliver sends m to the sockets of this process in its rooms; a socket in several of them
-// gets it once. Internal messages (store.UserChanged) update the sockets instead.
+// gets it once. Internal messages are never emitted: internal:user-changed updates the sockets
+// instead.
 func (s *Server) Deliver(m events.Message) error {
-	if m.Event == store.UserChanged {
-		return s.refresh(m.Payload)
+	switch {
+	case m.Event == events.EventInternalUserChanged:
+		return s.refresh(m)
+	case events.IsInternal(m.Event):
+		return nil
 	}
 	rooms := make([]sio.Room, len(m.Rooms))
 	for i, r := range m.Rooms {

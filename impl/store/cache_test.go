@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"strconv"
 	"testing"
 	"time"
 
@@ -39,7 +38,7 @@ func TestUserCacheDropsChangedUsers(t *testing.T) {
 		t.Fatal("the cache answered from the database: it is not caching")
 	}
 	// The relay hands the cache the outbox message GrantPDG wrote.
-	if err := cached.Deliver(events.Message{Event: store.UserChanged, Payload: []byte(`{"contact_id":` + strconv.FormatInt(u.ID, 10) + `}`)}); err != nil {
+	if err := cached.Deliver(userChanged(t, u.ID)); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := cached.User(ctx, u.ID); !got.IsPDG {

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strconv"
 	"strings"
 	"time"
 
@@ -232,10 +231,6 @@ func (s *Store) decide(ctx context.Context, id, decidedBy int64, status string, 
 	return d, err
 }
 
-// UserChanged is the internal outbox event that tells every node to re-check a contact's
-// sockets (PDG room, token version). It is not part of the client contract.
-const UserChanged = "internal:user-changed"
-
 // GrantPDG makes the contact with this email a PDG and returns its id; its connected sockets
 // join the PDG room. Returns ErrNotFound if no contact has the email.
 func (s *Store) GrantPDG(ctx context.Context, email string) (int64, error) {
@@ -254,7 +249,7 @@ func (s *Store) RevokeTokens(ctx context.Context, email string) (int64, error) {
 	return s.changeUser(ctx, "revoke tokens", func(q *db.Queries) (int64, error) { return q.BumpTokenVersion(ctx, email) })
 }
 
-// changeUser runs change and records UserChanged for the contact it returns, in one transaction.
+// changeUser runs change and records internal:user-changed for the contact it returns, in one transaction.
 func (s *Store) changeUser(ctx context.Context, op string, change func(*db.Queries) (int64, error)) (int64, error) {
 	var id int64
 	err := s.inTx(ctx, func(q *db.Queries) error {
@@ -262,8 +257,7 @@ func (s *Store) changeUser(ctx context.Context, op string, change func(*db.Queri
 		if id, err = change(q); err != nil {
 			return translate(op, err)
 		}
-		payload := []byte(`{"contact_id":` + strconv.FormatInt(id, 10) + `}`)
-		return outbox{q}.Emit(ctx, events.Message{Event: UserChanged, Rooms: []string{events.UserRoom(id)}, Payload: payload})
+		return events.EmitInternalUserChanged(ctx, outbox{q}, events.InternalUserChanged{ContactID: id})
 	})
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", op, err)

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/json"
 	"sync"
 	"time"
 
@@ -85,17 +84,28 @@ func (s *Store) Deliver(m events.Message) error {
 	if s.users == nil {
 		return nil
 	}
-	if m.Event != UserChanged {
+	var id int64
+	switch m.Event {
+	case events.EventInternalUserChanged:
+		p, err := events.DecodeInternalUserChanged(m)
+		if err != nil {
+			return nil
+		}
+		id = p.ContactID
+	case events.EventArtisanRequestApproved:
 		s.pending.clear()
-	}
-	if m.Event == events.EventArtisanRequestNew {
+		p, _ := events.DecodeArtisanRequestApproved(m)
+		id = p.ContactID
+	case events.EventArtisanRequestRejected:
+		s.pending.clear()
+		p, _ := events.DecodeArtisanRequestRejected(m)
+		id = p.ContactID
+	default:
+		s.pending.clear()
 		return nil
 	}
-	var p struct {
-		ContactID int64 `json:"contact_id"`
-	}
-	if json.Unmarshal(m.Payload, &p) == nil && p.ContactID > 0 {
-		s.users.drop(p.ContactID)
+	if id > 0 {
+		s.users.drop(id)
 	}
 	return nil
 }

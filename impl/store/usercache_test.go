@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"strconv"
 	"testing"
 	"time"
 
@@ -41,7 +40,7 @@ func TestUserCacheKeepsNoLoadThatRacedWithADrop(t *testing.T) {
 		if _, err := plain.RevokePDG(ctx, email); err != nil {
 			t.Error(err)
 		}
-		msg := events.Message{Event: store.UserChanged, Payload: []byte(`{"contact_id":` + strconv.FormatInt(u.ID, 10) + `}`)}
+		msg := userChanged(t, u.ID)
 		if err := cached.Deliver(msg); err != nil {
 			t.Error(err)
 		}
@@ -59,4 +58,14 @@ func TestUserCacheKeepsNoLoadThatRacedWithADrop(t *testing.T) {
 	if got, _ := cached.User(ctx, u.ID); got.IsPDG {
 		t.Fatal("the cache answered from the database: it is not caching")
 	}
+}
+
+// userChanged is the outbox message that a change of the contact id records.
+func userChanged(t testing.TB, id int64) events.Message {
+	t.Helper()
+	m, err := events.NewInternalUserChanged(events.InternalUserChanged{ContactID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
