@@ -30,6 +30,7 @@ import (
 	"artisan-notify/impl/localpg"
 	"artisan-notify/impl/metrics"
 	"artisan-notify/impl/ratelimit"
+	"artisan-notify/impl/readcache"
 	"artisan-notify/impl/relay"
 	"artisan-notify/impl/socket"
 	"artisan-notify/impl/store"
@@ -115,7 +116,7 @@ func (a *App) Run(ctx context.Context) error {
 	m := metrics.New(prometheus.NewRegistry())
 	m.Pool(pool)
 	// Reads every request makes are served from memory; the relay clears what any node changes.
-	st := store.New(pool).WithReadCache(10 * time.Second)
+	st := readcache.New(store.New(pool), 10*time.Second)
 	tokens := auth.NewTokens(cfg.JWTSecret, cfg.JWTIssuer, cfg.JWTAudience, cfg.TokenTTL, nil)
 	passwords, err := auth.NewPasswords(auth.OWASPArgon2, auth.Limit{Concurrent: cfg.HashConcurrency, Queue: cfg.HashQueue, MaxWait: cfg.HashMaxWait})
 	if err != nil {

@@ -25,11 +25,11 @@ func NormalizeEmail(s string) string { return domain.NormalizeEmail(s) }
 
 // Store is the PostgreSQL-backed storage.
 type Store struct {
-	pool    *pgxpool.Pool
-	q       *db.Queries
-	users   *userCache    // nil: no cache
-	pending *pendingCache // nil: no cache
+	pool *pgxpool.Pool
+	q    *db.Queries
 }
+
+var _ domain.Store = (*Store)(nil)
 
 // New returns a Store using pool.
 func New(pool *pgxpool.Pool) *Store {
@@ -71,9 +71,6 @@ func (s *Store) Register(ctx context.Context, c domain.NewContact) (domain.User,
 	if err != nil {
 		return domain.User{}, fmt.Errorf("register %s: %w", c.TypeCompte, err)
 	}
-	if s.pending != nil && u.ArtisanStatus == domain.StatusPending {
-		s.pending.clear() // this node's next read sees its own write, before the relay tells every node
-	}
 	return u, nil
 }
 
@@ -89,13 +86,6 @@ func (s *Store) Credentials(ctx context.Context, email string) (id int64, passwo
 
 // User returns the contact with its PDG right. Returns ErrNotFound if there is none.
 func (s *Store) User(ctx context.Context, id int64) (domain.User, error) {
-	if s.users != nil {
-		return s.cachedUser(id, func() (domain.User, error) { return s.loadUser(ctx, id) })
-	}
-	return s.loadUser(ctx, id)
-}
-
-func (s *Store) loadUser(ctx context.Context, id int64) (domain.User, error) {
 	row, err := s.q.GetUser(ctx, id)
 	if err != nil {
 		return domain.User{}, translate(fmt.Sprintf("get user %d", id), err)
@@ -107,22 +97,6 @@ func (s *Store) loadUser(ctx context.Context, id int64) (domain.User, error) {
 
 // PendingRequests returns up to limit pending requests, newest first, and how many are pending in all.
 func (s *Store) PendingRequests(ctx context.Context, limit int32) ([]domain.ArtisanRequest, int64, error) {
-	if s.pending == nil {
-		return s.loadPending(ctx, limit)
-	}
-	now := time.Now()
-	if reqs, total, ok := s.pending.getPage(limit, now); ok {
-		return reqs, total, nil
-	}
-	gen := s.pending.generation()
-	reqs, total, err := s.loadPending(ctx, limit)
-	if err == nil {
-		s.pending.putPage(gen, limit, reqs, total, now)
-	}
-	return reqs, total, err
-}
-
-func (s *Store) loadPending(ctx context.Context, limit int32) ([]domain.ArtisanRequest, int64, error) {
 	var (
 		out   []domain.ArtisanRequest
 		total int64
@@ -154,20 +128,9 @@ func (s *Store) loadPending(ctx context.Context, limit int32) ([]domain.ArtisanR
 
 // CountPending returns the number of pending requests.
 func (s *Store) CountPending(ctx context.Context) (int64, error) {
-	var gen uint64
-	now := time.Now()
-	if s.pending != nil {
-		if n, ok := s.pending.getCount(now); ok {
-			return n, nil
-		}
-		gen = s.pending.generation()
-	}
 	n, err := s.q.CountPendingRequests(ctx)
 	if err != nil {
 		return 0, translate("count pending requests", err)
-	}
-	if s.pending != nil {
-		s.pending.putCount(gen, n, now)
 	}
 	return n, nil
 }
@@ -224,10 +187,6 @@ func (s *Store) decide(ctx context.Context, id, decidedBy int64, status string, 
 		d = domain.Decision{ContactID: row.ID, NomComplet: domain.FullName(row.Prenom, row.Nom), Email: row.Email}
 		return emit(q, d)
 	})
-	if err == nil && s.pending != nil {
-		s.pending.clear() // this node's next read sees its own write, before the relay tells every node
-		s.users.drop(id)
-	}
 	return d, err
 }
 
@@ -261,9 +220,6 @@ func (s *Store) changeUser(ctx context.Context, op string, change func(*db.Queri
 	})
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", op, err)
-	}
-	if s.users != nil { // this node's requests see the change at once; other nodes through the relay
-		s.users.drop(id)
 	}
 	return id, nil
 }

@@ -1,4 +1,4 @@
-package store_test
+package readcache_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"artisan-notify/gen/events"
 	"artisan-notify/impl/domain"
+	"artisan-notify/impl/readcache"
 	"artisan-notify/impl/store"
 	"artisan-notify/impl/testdb"
 )
@@ -24,7 +25,7 @@ func TestUserCacheKeepsNoLoadThatRacedWithADrop(t *testing.T) {
 	}
 	t.Cleanup(pool.Close)
 	plain := store.New(pool)
-	cached := store.New(pool).WithReadCache(time.Minute)
+	cached := readcache.New(store.New(pool), time.Minute)
 	email := "race@example.com"
 	u, err := plain.Register(ctx, domain.NewContact{Prenom: "A", Nom: "B", Email: email, PasswordHash: "x", TypeCompte: "Client"})
 	if err != nil {

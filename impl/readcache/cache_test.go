@@ -1,4 +1,4 @@
-package store_test
+package readcache_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"artisan-notify/gen/events"
 	"artisan-notify/impl/domain"
+	"artisan-notify/impl/readcache"
 	"artisan-notify/impl/store"
 	"artisan-notify/impl/testdb"
 )
@@ -22,7 +23,7 @@ func TestUserCacheDropsChangedUsers(t *testing.T) {
 	}
 	t.Cleanup(pool.Close)
 	plain := store.New(pool)
-	cached := store.New(pool).WithReadCache(time.Minute)
+	cached := readcache.New(store.New(pool), time.Minute)
 
 	u, err := plain.Register(ctx, domain.NewContact{Prenom: "A", Nom: "B", Email: "cache@example.com", PasswordHash: "x", TypeCompte: "Client"})
 	if err != nil {
@@ -57,9 +58,9 @@ func TestPendingCacheSeesEveryNodesWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	nodeA := store.New(pool).WithReadCache(time.Minute)
-	nodeB := store.New(pool).WithReadCache(time.Minute)
-	count := func(s *store.Store) int64 {
+	nodeA := readcache.New(store.New(pool), time.Minute)
+	nodeB := readcache.New(store.New(pool), time.Minute)
+	count := func(s *readcache.Store) int64 {
 		t.Helper()
 		n, err := s.CountPending(ctx)
 		if err != nil {

@@ -1,4 +1,4 @@
-package store
+package readcache
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 // before the result is cached: a test interleaves a change with a load in flight.
 func (s *Store) UserLoadedThen(ctx context.Context, id int64, then func()) (domain.User, error) {
 	return s.cachedUser(id, func() (domain.User, error) {
-		u, err := s.loadUser(ctx, id)
+		u, err := s.next.User(ctx, id)
 		then()
 		return u, err
 	})
