@@ -8,6 +8,7 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/n
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v nginx >/dev/null || need+=(nginx)
+command -v prometheus >/dev/null || need+=(prometheus)
 /usr/bin/python3 -c 'import socketio, websocket' >/dev/null 2>&1 || need+=(python3-socketio python3-websocket python3-requests)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "installing ${need[*]}"
