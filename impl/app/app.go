@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
 
 	"artisan-notify/gen/events"
 	"artisan-notify/gen/oas"
@@ -97,10 +98,10 @@ func Database(ctx context.Context, cfg config.Config, log *slog.Logger) (*pgxpoo
 	return pool, func() { pool.Close(); stopLocal() }, nil
 }
 
-// Run serves until ctx is cancelled, then shuts down gracefully.
+// Run opens and migrates the database, builds the node and serves until ctx is cancelled, then
+// shuts down gracefully.
 func (a *App) Run(ctx context.Context) error {
-	cfg, log := a.cfg, a.log
-	pool, closeDB, err := Database(ctx, cfg, log)
+	pool, closeDB, err := Database(ctx, a.cfg, a.log)
 	if err != nil {
 		return err
 	}
@@ -110,9 +111,36 @@ func (a *App) Run(ctx context.Context) error {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	if len(applied) > 0 {
-		log.Info("migrations applied", "versions", applied)
+		a.log.Info("migrations applied", "versions", applied)
 	}
+	n, err := Build(a.cfg, pool, a.log)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	return a.serve(ctx, n)
+}
 
+// Node is one server node, built but not serving: its HTTP handlers and its relay.
+type Node struct {
+	// Handler serves the public port: the REST API, Socket.IO, the docs, and /metrics when
+	// METRICS_ADDR is unset.
+	Handler http.Handler
+	// Metrics serves /metrics on METRICS_ADDR; nil when METRICS_ADDR is unset.
+	Metrics http.Handler
+	// Relay delivers the outbox to the read cache and the sockets once Run.
+	Relay *relay.Relay
+
+	api     *api.Handler
+	sockets *socket.Server
+	closers []func() error
+}
+
+// Build wires a node on pool, whose database is migrated: every component gets its
+// dependencies, nothing listens and the relay does not run yet. It returns an error if the
+// configuration cannot be applied (REDIS_URL, the hasher's limits).
+func Build(cfg config.Config, pool *pgxpool.Pool, log *slog.Logger) (*Node, error) {
+	n := &Node{}
 	m := metrics.New(prometheus.NewRegistry())
 	m.Pool(pool)
 	// Reads every request makes are served from memory; the relay clears what any node changes.
@@ -120,16 +148,16 @@ func (a *App) Run(ctx context.Context) error {
 	tokens := auth.NewTokens(cfg.JWTSecret, cfg.JWTIssuer, cfg.JWTAudience, cfg.TokenTTL, nil)
 	passwords, err := auth.NewPasswords(auth.OWASPArgon2, auth.Limit{Concurrent: cfg.HashConcurrency, Queue: cfg.HashQueue, MaxWait: cfg.HashMaxWait})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	handler := api.NewHandler(domain.NewService(st, passwords, tokens, log), tokens, log)
-	rest, err := oas.NewServer(handler, handler,
-		oas.WithErrorHandler(handler.HandleError),
+	n.api = api.NewHandler(domain.NewService(st, passwords, tokens, log), tokens, log)
+	rest, err := oas.NewServer(n.api, n.api,
+		oas.WithErrorHandler(n.api.HandleError),
 		oas.WithNotFound(api.NotFound),
 		oas.WithMethodNotAllowed(api.MethodNotAllowed),
 	)
 	if err != nil {
-		return fmt.Errorf("build REST server: %w", err)
+		return nil, fmt.Errorf("build REST server: %w", err)
 	}
 	var limiter api.Limiter
 	if cfg.RateLimitAuthPerMinute > 0 {
@@ -137,10 +165,10 @@ func (a *App) Run(ctx context.Context) error {
 		if cfg.RedisURL != "" {
 			opts, err := redis.ParseURL(cfg.RedisURL)
 			if err != nil {
-				return fmt.Errorf("REDIS_URL: %w", err)
+				return nil, fmt.Errorf("REDIS_URL: %w", err)
 			}
 			rdb := redis.NewClient(opts)
-			defer rdb.Close()
+			n.closers = append(n.closers, rdb.Close)
 			limiter = ratelimit.NewShared(rdb, cfg.RateLimitAuthPerMinute, log)
 		}
 	}
@@ -148,7 +176,7 @@ func (a *App) Run(ctx context.Context) error {
 	if cfg.SocketHandshakesPerMinute > 0 {
 		handshakes = ratelimit.New(cfg.SocketHandshakesPerMinute, nil)
 	}
-	sockets := socket.New(socket.Options{
+	n.sockets = socket.New(socket.Options{
 		FrontendURL: cfg.FrontendURL, Observer: m,
 		// an IPv6 client is counted by its /64 (one host usually holds the whole prefix)
 		ClientIP:      func(r *http.Request) string { return ratelimit.ClientKey(api.ClientIP(r, cfg.TrustedProxies)) },
@@ -163,43 +191,59 @@ func (a *App) Run(ctx context.Context) error {
 		// pingInterval. 40 s > 25 s, with room for a late timer under load.
 		PingInterval: 25 * time.Second, PingTimeout: 40 * time.Second,
 	}, tokens, st, log)
-	m.Sockets(sockets)
-	ro := relay.Options{NodeID: cfg.NodeID, Retention: cfg.OutboxRetention, ReplayDelay: 3 * time.Second, Observer: m}
-	if cfg.FaultCrashBeforeEmit {
-		ro.BeforeDeliver = func(msg events.Message) {
-			log.Error("fault injection: exiting between commit and emit", "event", msg.Event)
-			os.Exit(70)
-		}
-	}
-	outbox := relay.New(pool, relay.Fanout(st, sockets), ro, log)
-	m.Outbox(outbox)
+	m.Sockets(n.sockets)
+	ro := relay.Options{NodeID: cfg.NodeID, Retention: cfg.OutboxRetention, ReplayDelay: 3 * time.Second, Observer: m,
+		BeforeDeliver: crashBeforeEmit(cfg, log)}
+	n.Relay = relay.New(pool, relay.Fanout(st, n.sockets), ro, log)
+	m.Outbox(n.Relay)
 
 	mux := http.NewServeMux()
-	mux.Handle("/socket.io/", sockets.Handler())
-	restHandler := m.HTTP(operationID(rest), api.Middleware(api.MiddlewareConfig{
-		FrontendURL: cfg.FrontendURL, MaxBodyBytes: cfg.MaxBodyBytes, AuthLimiter: limiter, Logger: log,
-		TrustedProxies: cfg.TrustedProxies,
-	}, rest))
-	mux.Handle("/", restHandler)
-	var metricsSrv *http.Server
+	mux.Handle("/socket.io/", n.sockets.Handler())
 	if cfg.MetricsAddr == "" {
 		mux.Handle("GET /metrics", m.Handler())
 	} else {
 		mm := http.NewServeMux()
 		mm.Handle("GET /metrics", m.Handler())
-		metricsSrv = &http.Server{Handler: mm, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second}
+		n.Metrics = mm
 	}
 	apidocs.Register(mux)
-	srv := &http.Server{
-		// /api/ skips http.ServeMux, whose path cleaning would answer an empty or ".." id
-		// with a redirect instead of the contract's 400.
-		Handler: bodyDeadline(cfg.BodyReadTimeout, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if strings.HasPrefix(r.URL.Path, "/api/") {
-				restHandler.ServeHTTP(w, r)
+	restHandler := m.HTTP(operationID(rest), api.Middleware(api.MiddlewareConfig{
+		FrontendURL: cfg.FrontendURL, MaxBodyBytes: cfg.MaxBodyBytes, AuthLimiter: limiter, Logger: log,
+		TrustedProxies: cfg.TrustedProxies,
+	}, rest))
+	n.Handler = bodyDeadline(cfg.BodyReadTimeout, routes(mux, restHandler))
+	return n, nil
+}
+
+// Close releases what Build opened (the Redis client of the shared rate limiter).
+func (n *Node) Close() {
+	for _, c := range n.closers {
+		_ = c()
+	}
+}
+
+// routes sends each request to the REST API, mounted here only, or to mux: the API has every
+// /api/ path, as sent (http.ServeMux would clean the path first, and answer an empty or ".." id
+// with a redirect instead of the contract's 400), and every path mux has no route for (the
+// contract's 404); mux has Socket.IO, the docs and /metrics.
+func routes(mux *http.ServeMux, rest http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/api/") {
+			if _, pattern := mux.Handler(r); pattern != "" {
+				mux.ServeHTTP(w, r)
 				return
 			}
-			mux.ServeHTTP(w, r)
-		})),
+		}
+		rest.ServeHTTP(w, r)
+	})
+}
+
+// serve listens on the configured ports and runs n until ctx is cancelled, then shuts it down:
+// drain (readyz answers 503), close the sockets, shut the HTTP server down, stop the relay.
+func (a *App) serve(ctx context.Context, n *Node) error {
+	cfg, log := a.cfg, a.log
+	srv := &http.Server{
+		Handler:           n.Handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    16 << 10,
@@ -210,57 +254,91 @@ func (a *App) Run(ctx context.Context) error {
 		return fmt.Errorf("listen on port %d: %w", cfg.Port, err)
 	}
 	a.addr = ln.Addr().String()
-	if metricsSrv != nil {
-		mln, err := net.Listen("tcp", cfg.MetricsAddr)
-		if err != nil {
+	var (
+		metricsSrv *http.Server
+		mln        net.Listener
+	)
+	if n.Metrics != nil {
+		metricsSrv = &http.Server{Handler: n.Metrics, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second}
+		if mln, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
 			ln.Close()
 			return fmt.Errorf("listen on METRICS_ADDR %s: %w", cfg.MetricsAddr, err)
 		}
-		go func() {
-			if err := metricsSrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error("metrics listener stopped", "err", err)
-			}
-		}()
-		defer metricsSrv.Close()
 		log.Info("metrics listening", "addr", mln.Addr().String())
 	}
 
+	// The relay outlives ctx: it delivers until the HTTP server has shut down.
 	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		if err := outbox.Run(relayCtx); err != nil {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := n.Relay.Run(relayCtx); err != nil {
 			log.Error("relay stopped", "err", err)
 		}
+		return nil
 	})
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	if metricsSrv != nil {
+		g.Go(func() error {
+			if err := metricsSrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("metrics listener stopped", "err", err)
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		defer stopRelay()
+		if metricsSrv != nil {
+			defer metricsSrv.Close()
+		}
+		if ctx.Err() == nil {
+			return nil // serving failed: the group returns its error
+		}
+		return n.shutdown(cfg, srv, log)
+	})
 	log.Info("server listening", "addr", a.addr, "node", cfg.NodeID)
 	close(a.ready)
-
-	select {
-	case err := <-serveErr:
-		stopRelay()
-		wg.Wait()
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-	log.Info("shutting down", "drain", cfg.ShutdownDrain)
-	handler.Drain()
-	if cfg.ShutdownDrain > 0 { // let the load balancer see /readyz fail and route elsewhere
-		time.Sleep(cfg.ShutdownDrain)
-	}
-	// Hijacked websockets are not closed by Shutdown: close the sockets first.
-	sockets.Close()
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-	defer cancel()
-	err = srv.Shutdown(sctx)
-	stopRelay()
-	wg.Wait()
-	if err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("shutdown: %w", err)
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// shutdown stops the node serving: readyz answers 503 for ShutdownDrain (so that load balancers
+// route elsewhere), the sockets are closed (Shutdown does not close hijacked websockets), then
+// the HTTP server finishes its requests within ShutdownTimeout.
+func (n *Node) shutdown(cfg config.Config, srv *http.Server, log *slog.Logger) error {
+	log.Info("shutting down", "drain", cfg.ShutdownDrain)
+	n.api.Drain()
+	if cfg.ShutdownDrain > 0 {
+		time.Sleep(cfg.ShutdownDrain)
+	}
+	n.sockets.Close()
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// crashBeforeEmit is the fault injection of FAULT_CRASH_BEFORE_EMIT: a relay hook that exits the
+// process (status 70) when the relay is about to emit a committed event, the crash between commit
+// and emit that the end-to-end tests provoke. nil when the fault is off.
+func crashBeforeEmit(cfg config.Config, log *slog.Logger) func(events.Message) {
+	if !cfg.FaultCrashBeforeEmit {
+		return nil
+	}
+	return func(msg events.Message) {
+		log.Error("fault injection: exiting between commit and emit", "event", msg.Event)
+		os.Exit(70)
+	}
 }
 
 // operationID returns the OpenAPI operation id of a request, or "" when no route matches.
