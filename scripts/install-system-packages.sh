@@ -16,3 +16,7 @@ sudo=()
 [ "$(id -u)" = 0 ] || sudo=(sudo)
 "${sudo[@]}" apt-get update -qq
 DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# Debian's prometheus package starts a daemon on :9090 under systemd: the tests run their own.
+if [ -d /run/systemd/system ] && [[ " ${need[*]} " == *" prometheus "* ]]; then
+  "${sudo[@]}" systemctl disable --now prometheus || true
+fi
