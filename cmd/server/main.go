@@ -1,11 +1,14 @@
 // Command server runs artisan-notify and its admin commands.
 //
-//	server [serve]            run the server (default)
-//	server migrate [up|status] apply or list the database migrations
-//	server grant-pdg <email>  make an existing contact a PDG
-//	server revoke-pdg <email> remove a contact's PDG right
-//	server list-pdg           list the PDGs
-//	server version            print the build's version
+//	server [serve]                run the server (default)
+//	server migrate [up|status]    apply or list the database migrations
+//	server grant-pdg <email>      make an existing contact a PDG
+//	server revoke-pdg <email>     remove a contact's PDG right
+//	server list-pdg               list the PDGs
+//	server revoke-tokens <email>  invalidate every token of a contact
+//	server version                print the build's version
+//
+// `server help` prints the same list from the command table below.
 package main
 
 import (
@@ -17,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"syscall"
 	"text/tabwriter"
 
@@ -43,6 +47,7 @@ func main() {
 }
 
 type command struct {
+	name  string
 	usage string
 	help  string
 	run   func(ctx context.Context, env env, args []string) error
@@ -56,16 +61,26 @@ type env struct {
 
 var errNotFound = errors.New("not found")
 
-func commands() map[string]command {
-	return map[string]command{
-		"serve":         {"serve", "Run the server (REST and Socket.IO on PORT).", serve},
-		"migrate":       {"migrate [up|status]", "Apply the pending database migrations (up, the default) or list them (status).", migrate},
-		"grant-pdg":     {"grant-pdg <email>", "Make the existing contact with this email a PDG.", grantPDG},
-		"revoke-pdg":    {"revoke-pdg <email>", "Remove the PDG right of the contact with this email; its sockets lose PDG events at once.", revokePDG},
-		"list-pdg":      {"list-pdg", "List the PDGs.", listPDG},
-		"revoke-tokens": {"revoke-tokens <email>", "Invalidate every token of this contact (log out everywhere); its sockets are disconnected.", revokeTokens},
-		"version":       {"version", "Print the version of this build.", version},
+// commands is the one table of commands: dispatch and usage (in this order) both read it.
+func commands() []command {
+	return []command{
+		{"serve", "serve", "Run the server (REST and Socket.IO on PORT).", serve},
+		{"migrate", "migrate [up|status]", "Apply the pending database migrations (up, the default) or list them (status).", migrate},
+		{"grant-pdg", "grant-pdg <email>", "Make the existing contact with this email a PDG.", grantPDG},
+		{"revoke-pdg", "revoke-pdg <email>", "Remove the PDG right of the contact with this email; its sockets lose PDG events at once.", revokePDG},
+		{"list-pdg", "list-pdg", "List the PDGs.", listPDG},
+		{"revoke-tokens", "revoke-tokens <email>", "Invalidate every token of this contact (log out everywhere); its sockets are disconnected.", revokeTokens},
+		{"version", "version", "Print the version of this build.", version},
 	}
+}
+
+// lookup returns the command of cmds named name.
+func lookup(cmds []command, name string) (command, bool) {
+	i := slices.IndexFunc(cmds, func(c command) bool { return c.name == name })
+	if i < 0 {
+		return command{}, false
+	}
+	return cmds[i], true
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
@@ -73,7 +88,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
 		// server --help, server help [command]
 		if len(args) == 2 {
-			if c, ok := cmds[args[1]]; ok {
+			if c, ok := lookup(cmds, args[1]); ok {
 				fmt.Fprintf(stdout, "Usage: server %s\n\n%s\n", c.usage, c.help)
 				return exitOK
 			}
@@ -85,7 +100,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
 		name, args = args[0], args[1:]
 	}
-	cmd, ok := cmds[name]
+	cmd, ok := lookup(cmds, name)
 	if !ok || (len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help")) {
 		if !ok {
 			fmt.Fprintf(stderr, "unknown command %q\n\n", name)
@@ -100,7 +115,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if name == "version" {
 		return report(stderr, version(ctx, env{stdout: stdout}, args))
 	}
-	cfg, err := config.Load(getenv, localpg.DefaultDataDir())
+	cfg, err := config.Load(getenv, localpg.DefaultDataDir)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitUsage
@@ -133,11 +148,11 @@ type usageError string
 
 func (u usageError) Error() string { return "usage: server " + string(u) }
 
-func printUsage(w io.Writer, cmds map[string]command) {
+func printUsage(w io.Writer, cmds []command) {
 	fmt.Fprintln(w, "Usage: server [command] [args]\n\nCommands:")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	for _, n := range []string{"serve", "migrate", "grant-pdg", "revoke-pdg", "list-pdg", "revoke-tokens", "version"} {
-		fmt.Fprintf(tw, "  %s\t%s\n", cmds[n].usage, cmds[n].help)
+	for _, c := range cmds {
+		fmt.Fprintf(tw, "  %s\t%s\n", c.usage, c.help)
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\nEach command takes --help. Exit codes: 0 ok, 1 failure, 2 usage, 3 not found.")
@@ -149,10 +164,10 @@ func serve(ctx context.Context, e env, args []string) error {
 		return usageError("serve")
 	}
 	e.log.Info("starting", "config", e.cfg)
-	if set := tuneRuntime(os.Getenv); len(set) > 0 {
+	if set := tuneRuntime(e.cfg.GOGC, e.cfg.GOMemLimit); len(set) > 0 {
 		e.log.Info("runtime defaults", set...)
 	}
-	if err := startPprof(ctx, os.Getenv("PPROF_ADDR"), e.log); err != nil {
+	if err := startPprof(ctx, e.cfg.PprofAddr, e.log); err != nil {
 		return fmt.Errorf("PPROF_ADDR: %w", err)
 	}
 	if e.cfg.JWTSecretGenerated {

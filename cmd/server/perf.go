@@ -51,14 +51,15 @@ func memLimit() int64 {
 	return max(total/2, minMemLimit)
 }
 
-// tuneRuntime applies the runtime defaults above and returns what it set, for the log.
-func tuneRuntime(getenv func(string) string) []any {
+// tuneRuntime applies the runtime defaults above where gogc and gomemlimit (the values of GOGC
+// and GOMEMLIMIT) are empty, and returns what it set, for the log.
+func tuneRuntime(gogc, gomemlimit string) []any {
 	var set []any
-	if getenv("GOGC") == "" {
+	if gogc == "" {
 		debug.SetGCPercent(defaultGOGC)
 		set = append(set, "gogc", defaultGOGC)
 	}
-	if getenv("GOMEMLIMIT") == "" {
+	if gomemlimit == "" {
 		limit := memLimit()
 		debug.SetMemoryLimit(limit)
 		set = append(set, "gomemlimit", limit)

@@ -30,6 +30,27 @@ const Secret = "test-secret-0123456789abcdef0123456789"
 // FrontendURL is the CORS origin of test servers.
 const FrontendURL = "http://frontend.test:5173"
 
+// LimitedEnv returns the environment of a server process (impl/proctest) on database dbURL,
+// logging at logLevel, with the test secret and frontend and the server's own limits.
+func LimitedEnv(dbURL, logLevel string) map[string]string {
+	return map[string]string{
+		"DATABASE_URL": dbURL,
+		"JWT_SECRET":   Secret,
+		"FRONTEND_URL": FrontendURL,
+		"LOG_LEVEL":    logLevel,
+	}
+}
+
+// Env is LimitedEnv with the login rate limit and the per-address socket caps off: every client
+// of the tests comes from loopback.
+func Env(dbURL, logLevel string) map[string]string {
+	env := LimitedEnv(dbURL, logLevel)
+	env["RATE_LIMIT_AUTH_PER_MINUTE"] = "0"
+	env["SOCKET_SESSIONS_PER_IP"] = "0"
+	env["SOCKET_HANDSHAKES_PER_IP_PER_MINUTE"] = "0"
+	return env
+}
+
 // Server is a running test server.
 type Server struct {
 	URL         string // http://127.0.0.1:PORT
@@ -54,7 +75,7 @@ func Start(tb testing.TB, env map[string]string) *Server {
 	for k, v := range env {
 		vars[k] = v
 	}
-	cfg, err := config.Load(func(k string) string { return vars[k] }, "")
+	cfg, err := config.Load(func(k string) string { return vars[k] }, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -21,9 +21,12 @@ import (
 
 // Config is the whole server configuration. Load fills it from the environment and validates it.
 type Config struct {
-	Port                   int
-	DatabaseURL            string // empty: start a private local PostgreSQL in DataDir
-	DataDir                string // where the local PostgreSQL keeps its data
+	Port        int
+	DatabaseURL string // empty: start a private local PostgreSQL in DataDir
+	DataDir     string // where the local PostgreSQL keeps its data
+	// PGBinDir holds the PostgreSQL server programs (initdb, pg_ctl) for the local PostgreSQL
+	// (PG_BINDIR; empty: looked for in the usual places).
+	PGBinDir               string
 	JWTSecret              []byte
 	JWTSecretGenerated     bool // no JWT_SECRET given: a random one for this process (dev mode)
 	JWTIssuer              string
@@ -51,7 +54,14 @@ type Config struct {
 	BodyReadTimeout time.Duration
 	// MetricsAddr, when set, serves /metrics on a listener of its own instead of the public port
 	// (METRICS_ADDR, e.g. 127.0.0.1:9100).
-	MetricsAddr     string
+	MetricsAddr string
+	// PprofAddr, when set, serves net/http/pprof on a listener of its own (PPROF_ADDR, e.g.
+	// 127.0.0.1:6060), never the public port.
+	PprofAddr string
+	// GOGC and GOMemLimit are the Go runtime's variables as set; when empty the server applies
+	// its own defaults (the runtime itself reads them at start).
+	GOGC            string
+	GOMemLimit      string
 	LogLevel        slog.Level
 	NodeID          string
 	ShutdownTimeout time.Duration
@@ -74,13 +84,15 @@ const MinSecretLen = 32
 // containing CHANGE-ME.
 const ExampleSecret = "CHANGE-ME-to-64-hex-characters-from-openssl-rand-hex-32-xxxxxxxxxxx"
 
-// Load reads the configuration from getenv (os.Getenv in production).
-// defaultDataDir is the local PostgreSQL data directory used when DATA_DIR is unset.
-func Load(getenv func(string) string, defaultDataDir string) (Config, error) {
+// Load reads the configuration from getenv (os.Getenv in production). When DATA_DIR is unset
+// the local PostgreSQL data directory is defaultDataDir(XDG_DATA_HOME); a nil defaultDataDir
+// leaves it empty.
+func Load(getenv func(string) string, defaultDataDir func(xdgDataHome string) string) (Config, error) {
 	c := Config{
 		Port:                      3001,
 		DatabaseURL:               getenv("DATABASE_URL"),
-		DataDir:                   defaultDataDir,
+		DataDir:                   getenv("DATA_DIR"),
+		PGBinDir:                  getenv("PG_BINDIR"),
 		JWTIssuer:                 "artisan-notify",
 		JWTAudience:               "artisan-notify",
 		TokenTTL:                  24 * time.Hour,
@@ -94,6 +106,9 @@ func Load(getenv func(string) string, defaultDataDir string) (Config, error) {
 		HashConcurrency:           runtime.GOMAXPROCS(0),
 		HashMaxWait:               2 * time.Second,
 		MetricsAddr:               getenv("METRICS_ADDR"),
+		PprofAddr:                 getenv("PPROF_ADDR"),
+		GOGC:                      getenv("GOGC"),
+		GOMemLimit:                getenv("GOMEMLIMIT"),
 		LogLevel:                  slog.LevelInfo,
 		ShutdownTimeout:           15 * time.Second,
 		MaxBodyBytes:              16 << 10,
@@ -114,8 +129,8 @@ func Load(getenv func(string) string, defaultDataDir string) (Config, error) {
 		}
 		c.Port = p
 	}
-	if v := getenv("DATA_DIR"); v != "" {
-		c.DataDir = v
+	if c.DataDir == "" && defaultDataDir != nil {
+		c.DataDir = defaultDataDir(getenv("XDG_DATA_HOME"))
 	}
 	if v := getenv("FRONTEND_URL"); v != "" {
 		u, err := url.Parse(v)
@@ -182,9 +197,11 @@ func Load(getenv func(string) string, defaultDataDir string) (Config, error) {
 	if getenv("HASH_QUEUE") == "" {
 		c.HashQueue = 4 * c.HashConcurrency
 	}
-	if c.MetricsAddr != "" {
-		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
-			errs = append(errs, fmt.Errorf("METRICS_ADDR=%q: want host:port, e.g. 127.0.0.1:9100", c.MetricsAddr))
+	for _, v := range []struct{ name, addr, example string }{
+		{"METRICS_ADDR", c.MetricsAddr, "127.0.0.1:9100"}, {"PPROF_ADDR", c.PprofAddr, "127.0.0.1:6060"},
+	} {
+		if _, _, err := net.SplitHostPort(v.addr); v.addr != "" && err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: want host:port, e.g. %s", v.name, v.addr, v.example))
 		}
 	}
 	if c.RedisURL != "" {
@@ -275,6 +292,9 @@ func checkSecret(secret string) error {
 // LogValue logs the configuration with secrets masked.
 func (c Config) LogValue() slog.Value {
 	db := "local PostgreSQL in " + c.DataDir
+	if c.PGBinDir != "" {
+		db += " (programs in " + c.PGBinDir + ")"
+	}
 	if c.DatabaseURL != "" {
 		db = maskURL(c.DatabaseURL)
 	}
@@ -295,6 +315,9 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("hash_queue", c.HashQueue),
 		slog.Duration("hash_max_wait", c.HashMaxWait),
 		slog.String("metrics_addr", c.MetricsAddr),
+		slog.String("pprof_addr", c.PprofAddr),
+		slog.String("gogc", c.GOGC),
+		slog.String("gomemlimit", c.GOMemLimit),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.String("node_id", c.NodeID),
 		slog.Any("trusted_proxies", c.TrustedProxies),

@@ -16,7 +16,7 @@ const dataDir = "/var/lib/artisan-notify/pg"
 // load runs Load on env as the whole environment.
 func load(tb testing.TB, env map[string]string) (config.Config, error) {
 	tb.Helper()
-	return config.Load(func(k string) string { return env[k] }, dataDir)
+	return config.Load(func(k string) string { return env[k] }, func(string) string { return dataDir })
 }
 
 func mustLoad(tb testing.TB, env map[string]string) config.Config {
@@ -70,6 +70,10 @@ func TestLoadOverrides(t *testing.T) {
 		"LOG_LEVEL":                  "debug",
 		"SHUTDOWN_TIMEOUT":           "3s",
 		"NODE_ID":                    "node-a",
+		"PG_BINDIR":                  "/usr/lib/postgresql/17/bin",
+		"PPROF_ADDR":                 "127.0.0.1:6060",
+		"GOGC":                       "50",
+		"GOMEMLIMIT":                 "1GiB",
 	})
 	for _, check := range []struct {
 		name      string
@@ -87,10 +91,25 @@ func TestLoadOverrides(t *testing.T) {
 		{"LogLevel", c.LogLevel, slog.LevelDebug},
 		{"ShutdownTimeout", c.ShutdownTimeout, 3 * time.Second},
 		{"NodeID", c.NodeID, "node-a"},
+		{"PGBinDir", c.PGBinDir, "/usr/lib/postgresql/17/bin"},
+		{"PprofAddr", c.PprofAddr, "127.0.0.1:6060"},
+		{"GOGC", c.GOGC, "50"},
+		{"GOMemLimit", c.GOMemLimit, "1GiB"},
 	} {
 		if check.got != check.want {
 			t.Errorf("%s = %v, want %v", check.name, check.got, check.want)
 		}
+	}
+}
+
+func TestLoadDefaultDataDirFollowsXDG(t *testing.T) {
+	env := map[string]string{"XDG_DATA_HOME": "/xdg"}
+	c, err := config.Load(func(k string) string { return env[k] }, func(xdg string) string { return xdg + "/pg" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DataDir != "/xdg/pg" {
+		t.Errorf("DataDir = %q, want the default for XDG_DATA_HOME=/xdg", c.DataDir)
 	}
 }
 
@@ -199,6 +218,7 @@ func TestLoadRejects(t *testing.T) {
 		{"negative hash queue", "HASH_QUEUE", "-1"},
 		{"hash wait too long", "HASH_MAX_WAIT", "1h"},
 		{"metrics address without port", "METRICS_ADDR", "127.0.0.1"},
+		{"pprof address without port", "PPROF_ADDR", "localhost"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := load(t, map[string]string{tc.variable: tc.value})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	osexec "os/exec"
 	"os/user"
@@ -18,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"artisan-notify/impl/localpg"
+	"artisan-notify/impl/proctest"
 )
 
 // pgAccount returns the credential PostgreSQL runs with for a new cluster: nil
@@ -175,12 +175,7 @@ func TestRefusesRunningServerOnTCP(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	port := proctest.FreePort(t)
 	pgRun(t, cred, "pg_ctl", "start", "-w", "-D", dataDir, "-l", filepath.Join(sockDir, "old.log"),
 		"-o", fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off", port, sockDir))
 	t.Cleanup(func() { pgRun(t, cred, "pg_ctl", "stop", "-w", "-m", "immediate", "-D", dataDir) })

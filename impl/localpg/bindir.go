@@ -25,22 +25,16 @@ type binaries struct {
 	pgCtl  string
 }
 
-// findBinaries locates initdb and pg_ctl. An explicit directory (Options.BinDir,
-// then PG_BINDIR) must hold both; otherwise it tries `pg_config --bindir`,
+// findBinaries locates initdb and pg_ctl. An explicit directory (Options.BinDir:
+// the server's PG_BINDIR) must hold both; otherwise it tries `pg_config --bindir`,
 // the highest /usr/lib/postgresql/*/bin, Homebrew's opt directories, then PATH.
 // It returns an error wrapping ErrNotInstalled if nothing fits.
 func findBinaries(ctx context.Context, explicit string) (binaries, error) {
-	for _, c := range []struct{ dir, from string }{
-		{explicit, "Options.BinDir"},
-		{os.Getenv("PG_BINDIR"), "PG_BINDIR"},
-	} {
-		if c.dir == "" {
-			continue
-		}
-		if b, ok := binariesIn(c.dir); ok {
+	if explicit != "" {
+		if b, ok := binariesIn(explicit); ok {
 			return b, nil
 		}
-		return binaries{}, fmt.Errorf("%w (%s=%s holds no initdb and pg_ctl)", ErrNotInstalled, c.from, c.dir)
+		return binaries{}, fmt.Errorf("%w (%s holds no initdb and pg_ctl)", ErrNotInstalled, explicit)
 	}
 
 	var dirs []string

@@ -49,6 +49,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"artisan-notify/impl/shell"
 )
 
 // superuser is the role initdb creates and URL connects as (trust auth over
@@ -73,8 +75,8 @@ type Options struct {
 	Port int
 	// Logger receives start and stop messages; nil discards them.
 	Logger *slog.Logger
-	// BinDir holds initdb and pg_ctl. Empty: PG_BINDIR, then `pg_config --bindir`,
-	// then the highest /usr/lib/postgresql/*/bin (or Homebrew's, or /usr/pgsql-*/bin),
+	// BinDir holds initdb and pg_ctl (the server sets it from PG_BINDIR). Empty:
+	// `pg_config --bindir`, then the highest /usr/lib/postgresql/*/bin (or Homebrew's, or /usr/pgsql-*/bin),
 	// then PATH.
 	BinDir string
 	// Database is created if missing and is the one URL names; default "artisan_notify".
@@ -101,13 +103,14 @@ type Server struct {
 	stopped bool
 }
 
-// DefaultDataDir returns where the server keeps its data by default:
-// $XDG_DATA_HOME/artisan-notify/postgres, else ~/.local/share/artisan-notify/postgres.
-// As root without XDG_DATA_HOME it is /var/lib/artisan-notify/postgres, since
-// the postgres user that then runs the server cannot enter root's home.
-func DefaultDataDir() string {
-	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
-		return filepath.Join(d, "artisan-notify", "postgres")
+// DefaultDataDir returns where the server keeps its data by default, given the
+// value of XDG_DATA_HOME: xdgDataHome/artisan-notify/postgres, else
+// ~/.local/share/artisan-notify/postgres. As root without XDG_DATA_HOME it is
+// /var/lib/artisan-notify/postgres, since the postgres user that then runs the
+// server cannot enter root's home.
+func DefaultDataDir(xdgDataHome string) string {
+	if xdgDataHome != "" {
+		return filepath.Join(xdgDataHome, "artisan-notify", "postgres")
 	}
 	if os.Geteuid() == 0 {
 		return "/var/lib/artisan-notify/postgres"
@@ -387,7 +390,7 @@ func (s *Server) stopCommand() string {
 func quoteIfNeeded(s string) string {
 	for _, r := range s {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+=:@", r)) {
-			return shellQuote(s)
+			return shell.Quote(s)
 		}
 	}
 	return s
@@ -438,7 +441,7 @@ func (s *Server) startServer(ctx context.Context, opts Options) error {
 	}
 	// The command line overrides postgresql.conf and postgresql.auto.conf.
 	serverOpts := fmt.Sprintf("-p %d -k %s -c listen_addresses='' -c unix_socket_permissions=0700 %s",
-		s.port, shellQuote(s.sockDir), settings)
+		s.port, shell.Quote(s.sockDir), settings)
 	logStart := fileSize(s.logPath)
 	out, err := s.run(ctx, s.bin.pgCtl, "start", "-w", "-t", "60", "-D", s.dataDir, "-l", s.logPath, "-o", serverOpts)
 	if err == nil {
@@ -583,9 +586,4 @@ func logTail(path string, offset int64) string {
 		return ""
 	}
 	return fmt.Sprintf("\nlast lines of %s:\n%s", path, bytes.TrimSpace(b))
-}
-
-// shellQuote quotes s for /bin/sh, which pg_ctl runs the server through.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -68,7 +68,8 @@ func serverURL(tb testing.TB, ctx context.Context) string {
 		return u
 	}
 	dir := filepath.Join(os.TempDir(), "artisan-notify-test-pg")
-	pg, err := localpg.Start(ctx, localpg.Options{DataDir: dir, Fast: true, Database: "postgres"})
+	// PG_BINDIR, as the server reads it (impl/config), names where initdb and pg_ctl are.
+	pg, err := localpg.Start(ctx, localpg.Options{DataDir: dir, BinDir: os.Getenv("PG_BINDIR"), Fast: true, Database: "postgres"})
 	if err != nil {
 		tb.Fatalf("testdb: no TEST_DATABASE_URL and no local PostgreSQL: %v", err)
 	}
