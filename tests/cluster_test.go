@@ -48,16 +48,9 @@ const (
 
 // nodeEnv is the environment of a server node on database dbURL.
 func nodeEnv(dbURL, nodeID string) map[string]string {
-	return map[string]string{
-		"DATABASE_URL":               dbURL,
-		"JWT_SECRET":                 apptest.Secret,
-		"FRONTEND_URL":               apptest.FrontendURL,
-		"RATE_LIMIT_AUTH_PER_MINUTE": "0",
-		// every client of the tests comes from loopback: no per-address socket caps
-		"SOCKET_SESSIONS_PER_IP": "0", "SOCKET_HANDSHAKES_PER_IP_PER_MINUTE": "0",
-		"NODE_ID":   nodeID,
-		"LOG_LEVEL": "info",
-	}
+	env := apptest.Env(dbURL, "info")
+	env["NODE_ID"] = nodeID
+	return env
 }
 
 // ---------------------------------------------------------------- sockets (tests/cluster/agent.mjs)
@@ -665,7 +658,7 @@ func TestCrashBetweenCommitAndEmit(t *testing.T) {
 	setup.Stop(t, syscall.SIGTERM)
 
 	env := envWith(setup.Env, map[string]string{"NODE_ID": "crashing", "FAULT_CRASH_BEFORE_EMIT": "1"})
-	node := launch(t, setup.Bin, env, setup.URL)
+	node := launch(t, proctest.BinaryWithTags(t, "faults"), env, setup.URL) // the shipped binary has no fault hooks
 	c := newClients(t)
 	c.open("pdg", pdg.Token, setup.URL)
 	c.waitConnected(1, "pdg")
@@ -723,6 +716,24 @@ func TestCrashBetweenCommitAndEmit(t *testing.T) {
 	t.Logf("crash→ready %v, crash→socket reconnected %v, crash→event delivered %v; %v",
 		readyAt.Sub(crashedAt).Round(time.Millisecond), reconnectedAt.Sub(crashedAt).Round(time.Millisecond),
 		got.time().Sub(crashedAt).Round(time.Millisecond), d)
+}
+
+// TestShippedBinaryHasNoFaultHooks: the binary deploy/ ships (built without the faults tag)
+// ignores FAULT_CRASH_BEFORE_EMIT=1: it delivers the event instead of exiting.
+func TestShippedBinaryHasNoFaultHooks(t *testing.T) {
+	env := nodeEnv(testdb.New(t), "shipped")
+	env["FAULT_CRASH_BEFORE_EMIT"] = "1"
+	srv := proctest.Start(t, env)
+	pdg := makePDG(t, srv)
+	c := newClients(t)
+	c.open("pdg", pdg.Token, srv.URL)
+	c.waitConnected(1, "pdg")
+	email := uniqueEmail("nofault")
+	body := mustCall(t, "POST", srv.URL+"/api/users/auth/register", "", registerBody(email, typeArtisan), http.StatusCreated)
+	c.waitEvent("pdg", evNew, accountFrom(t, body, email).ID)
+	if strings.Contains(srv.Logs(), "fault injection") {
+		t.Errorf("the shipped binary ran a fault hook; log:\n%s", tail(srv.Logs(), 20))
+	}
 }
 
 // TestClusterThreeNodes: three nodes on one database; PDG and applicant sockets spread over

@@ -16,37 +16,64 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"artisan-notify/impl/shell"
 )
 
-// Binary builds cmd/server once per test process (CGO_ENABLED=0, as make build) and returns its path.
+// Binary builds cmd/server once per test process (CGO_ENABLED=0, as make build) and returns its
+// path: the binary deploy/ ships.
 func Binary(tb testing.TB) string {
 	tb.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "artisan-notify-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "server")
-		// As make build does: one static binary (CGO off), the one deploy/ ships.
-		cmd := exec.Command("go", "build", "-trimpath", "-o", binPath, "artisan-notify/cmd/server")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		tb.Fatal(buildErr)
+	return BinaryWithTags(tb)
+}
+
+// BinaryWithTags is Binary built with the build tags tags, e.g. "faults" for the fault hooks
+// that the shipped binary has not; once per tag set and test process.
+func BinaryWithTags(tb testing.TB, tags ...string) string {
+	tb.Helper()
+	key := strings.Join(tags, ",")
+	buildsMu.Lock()
+	b, ok := builds[key]
+	if !ok {
+		b = &build{}
+		builds[key] = b
 	}
-	return binPath
+	buildsMu.Unlock()
+	b.once.Do(func() { b.path, b.err = goBuild(key) })
+	if b.err != nil {
+		tb.Fatal(b.err)
+	}
+	return b.path
+}
+
+// build is one binary of BinaryWithTags. The cache is per test process: a package-level map, as
+// the binary outlives every test that uses it.
+type build struct {
+	once sync.Once
+	path string
+	err  error
 }
 
 var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
+	buildsMu sync.Mutex
+	builds   = map[string]*build{}
 )
+
+// goBuild builds cmd/server with the comma-separated tags into a temporary directory.
+func goBuild(tags string) (string, error) {
+	dir, err := os.MkdirTemp("", "artisan-notify-bin-")
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "server")
+	// As make build does: one static binary (CGO off).
+	cmd := exec.Command("go", "build", "-trimpath", "-tags", tags, "-o", path, "artisan-notify/cmd/server")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build -tags %q: %v\n%s", tags, err, out)
+	}
+	return path, nil
+}
 
 // Server is a server process.
 type Server struct {
@@ -155,16 +182,14 @@ func (s *Server) Command(args ...string) string {
 		if strings.HasPrefix(kv, "PORT=") {
 			continue
 		}
-		b.WriteString(shellQuote(kv) + " ")
+		b.WriteString(shell.Quote(kv) + " ")
 	}
-	b.WriteString(shellQuote(s.Bin))
+	b.WriteString(shell.Quote(s.Bin))
 	for _, a := range args {
 		b.WriteString(" " + a)
 	}
 	return "env " + b.String()
 }
-
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 type lockedWriter struct{ s *Server }
 

@@ -1,0 +1,13 @@
+//go:build !faults
+
+package app
+
+import (
+	"log/slog"
+
+	"artisan-notify/gen/events"
+)
+
+// faultHooks returns nil: the shipped binary has no fault injection (see faults_on.go, built with
+// -tags faults for the fault tests).
+func faultHooks(func(string) string, *slog.Logger) func(events.Message) { return nil }
