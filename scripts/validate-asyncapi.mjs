@@ -1,9 +1,9 @@
 // Validates asyncapi.yaml (or the file given as first argument) with @asyncapi/parser 3.x and
-// exits 1 on any error-severity diagnostic. The parser is loaded from the current directory, so
-// the repository needs no package.json:
+// exits 1 on any error-severity diagnostic. The parser is loaded from the current directory's
+// node_modules: `make lint-contracts` runs it from tools/npm, whose package.json pins the parser
+// (installed by `make deps`, i.e. npm ci in tools/npm):
 //
-//   cd "$(mktemp -d)" && npm install --no-save @asyncapi/parser@3 &&
-//     node "$OLDPWD/scripts/validate-asyncapi.mjs" "$OLDPWD/asyncapi.yaml"
+//   cd tools/npm && node ../../scripts/validate-asyncapi.mjs ../../asyncapi.yaml
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 

@@ -18,15 +18,7 @@ func TestBenchSmoke(t *testing.T) {
 		t.Skip("runs the server and the bench tool")
 	}
 	db := testdb.New(t)
-	srv := proctest.Start(t, map[string]string{
-		"DATABASE_URL":               db,
-		"JWT_SECRET":                 apptest.Secret,
-		"FRONTEND_URL":               apptest.FrontendURL,
-		"RATE_LIMIT_AUTH_PER_MINUTE": "0",
-		// every client of the tests comes from loopback: no per-address socket caps
-		"SOCKET_SESSIONS_PER_IP": "0", "SOCKET_HANDSHAKES_PER_IP_PER_MINUTE": "0",
-		"LOG_LEVEL": "warn",
-	})
+	srv := proctest.Start(t, apptest.Env(db, "warn"))
 	json := filepath.Join(t.TempDir(), "bench.json")
 	cmd := exec.Command("go", "run", "artisan-notify/cmd/bench", "-smoke", "-json", json,
 		"-target", "go="+srv.URL+",grant="+srv.Command("grant-pdg", "{email}")+",db="+db)

@@ -27,14 +27,7 @@ import (
 )
 
 // hostileEnv is the environment of a node with the default auth limits.
-func hostileEnv(dbURL string) map[string]string {
-	return map[string]string{
-		"DATABASE_URL": dbURL,
-		"JWT_SECRET":   apptest.Secret,
-		"FRONTEND_URL": apptest.FrontendURL,
-		"LOG_LEVEL":    "warn",
-	}
-}
+func hostileEnv(dbURL string) map[string]string { return apptest.LimitedEnv(dbURL, "warn") }
 
 // from returns an HTTP client whose connections leave from the loopback address 127.0.0.n, so
 // that the server sees a distinct client address per n.

@@ -30,12 +30,7 @@ import (
 // hostileServer starts the binary with the server's own defaults for every limit.
 func hostileServer(t *testing.T, extra map[string]string) *proctest.Server {
 	t.Helper()
-	env := map[string]string{
-		"DATABASE_URL": testdb.New(t),
-		"JWT_SECRET":   apptest.Secret,
-		"FRONTEND_URL": apptest.FrontendURL,
-		"LOG_LEVEL":    "info",
-	}
+	env := apptest.LimitedEnv(testdb.New(t), "info")
 	for k, v := range extra {
 		env[k] = v
 	}

@@ -35,23 +35,13 @@ func TestNginxInFrontOfTwoNodes(t *testing.T) {
 	}
 	checkStatic(t, proctest.Binary(t))
 
-	env := map[string]string{
-		"DATABASE_URL":               testdb.New(t),
-		"JWT_SECRET":                 apptest.Secret,
-		"FRONTEND_URL":               apptest.FrontendURL,
-		"RATE_LIMIT_AUTH_PER_MINUTE": "0",
-		// every client of the tests comes from loopback: no per-address socket caps
-		"SOCKET_SESSIONS_PER_IP": "0", "SOCKET_HANDSHAKES_PER_IP_PER_MINUTE": "0",
-		"LOG_LEVEL":       "info",
-		"TRUSTED_PROXIES": "127.0.0.1/32", // as deploy/README.md says
-	}
+	dbURL := testdb.New(t)
 	nodes := make([]*proctest.Server, 2)
 	for i := range nodes {
-		e := map[string]string{"NODE_ID": fmt.Sprintf("nginx-test-%d", i+1)}
-		for k, v := range env {
-			e[k] = v
-		}
-		nodes[i] = proctest.Start(t, e)
+		env := apptest.Env(dbURL, "info")
+		env["TRUSTED_PROXIES"] = "127.0.0.1/32" // as deploy/README.md says
+		env["NODE_ID"] = fmt.Sprintf("nginx-test-%d", i+1)
+		nodes[i] = proctest.Start(t, env)
 	}
 
 	// nginx's workers run as nobody when the test runs as root: its directory must be reachable.

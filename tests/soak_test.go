@@ -13,7 +13,7 @@ import (
 	"artisan-notify/impl/testdb"
 )
 
-// TestSoak is the soak: 5,000 connected sockets (80% PDG, 20% Client users, plus one socket per
+// TestSoak is the soak: 5,000 connected sockets (4% PDG, 96% Client users, plus one socket per
 // applicant registered during the run) while 50 operations per second (registrations of Artisan/Promoteur users
 // and decisions on them) run for 60 seconds against the server binary: zero missed, duplicated or unexpected
 // events and zero 5xx (cmd/bench -scenarios soak; see cmd/bench/README.md). It takes about 2 minutes, so it runs
@@ -23,15 +23,7 @@ func TestSoak(t *testing.T) {
 		t.Skip("long test (about 2 minutes): set ARTISAN_LONG_TESTS=1 to run the 5,000-socket soak")
 	}
 	db := testdb.New(t)
-	srv := proctest.Start(t, map[string]string{
-		"DATABASE_URL":               db,
-		"JWT_SECRET":                 apptest.Secret,
-		"FRONTEND_URL":               apptest.FrontendURL,
-		"RATE_LIMIT_AUTH_PER_MINUTE": "0",
-		// every client of the tests comes from loopback: no per-address socket caps
-		"SOCKET_SESSIONS_PER_IP": "0", "SOCKET_HANDSHAKES_PER_IP_PER_MINUTE": "0",
-		"LOG_LEVEL": "warn",
-	})
+	srv := proctest.Start(t, apptest.Env(db, "warn"))
 	spec := "go=" + srv.URL + ",grant=" + srv.Command("grant-pdg", "{email}") + ",db=" + db
 	if pid := serverPID(srv); pid > 0 {
 		spec += ",pid=" + strconv.Itoa(pid) // server CPU and RSS in the report

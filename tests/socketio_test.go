@@ -17,15 +17,7 @@ func TestSocketIOContract(t *testing.T) {
 	if _, err := os.Stat(filepath.Join("socket", "node_modules", "socket.io-client")); err != nil {
 		t.Fatal("tests/socket has no node_modules: run `npm ci --prefix tests/socket` (make test does)")
 	}
-	srv := proctest.Start(t, map[string]string{
-		"DATABASE_URL":               testdb.New(t),
-		"JWT_SECRET":                 apptest.Secret,
-		"FRONTEND_URL":               apptest.FrontendURL,
-		"RATE_LIMIT_AUTH_PER_MINUTE": "0",
-		// every client of the tests comes from loopback: no per-address socket caps
-		"SOCKET_SESSIONS_PER_IP": "0", "SOCKET_HANDSHAKES_PER_IP_PER_MINUTE": "0",
-		"LOG_LEVEL": "info",
-	})
+	srv := proctest.Start(t, apptest.Env(testdb.New(t), "info"))
 	cmd := exec.Command("npm", "test", "--silent")
 	cmd.Dir = "socket"
 	cmd.Env = append(os.Environ(),
