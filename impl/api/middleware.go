@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -10,7 +11,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -37,6 +37,8 @@ type MiddlewareConfig struct {
 	Logger       *slog.Logger
 	// TrustedProxies are reverse proxies whose X-Forwarded-For is believed (nil: none).
 	TrustedProxies []netip.Prefix
+	// Observe, when set, is told of every request answered (the metrics).
+	Observe Observer
 }
 
 // Middleware wraps the REST server with what must also see requests ogen rejects: panic
@@ -47,30 +49,14 @@ func Middleware(cfg MiddlewareConfig, next http.Handler) http.Handler {
 	h = limitBody(cfg.MaxBodyBytes, h)
 	h = cors(cfg.FrontendURL, h)
 	h = securityHeaders(h)
-	return recoverAndLog(cfg.Logger, cfg.TrustedProxies, h)
+	return recoverAndLog(cfg.Logger, cfg.TrustedProxies, cfg.Observe, h)
 }
 
 // ClientIP returns the address of the client of r: its peer address or, when the peer is a
 // trusted proxy, the right-most address of X-Forwarded-For that is not a trusted proxy.
 func ClientIP(r *http.Request, trusted []netip.Prefix) string {
-	ip, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		ip = r.RemoteAddr
-	}
-	isTrusted := func(s string) bool {
-		a, err := netip.ParseAddr(s)
-		if err != nil {
-			return false
-		}
-		a = a.Unmap()
-		for _, p := range trusted {
-			if p.Contains(a) {
-				return true
-			}
-		}
-		return false
-	}
-	if len(trusted) == 0 || !isTrusted(ip) {
+	ip := peerAddr(r)
+	if len(trusted) == 0 || !isTrusted(ip, trusted) {
 		return ip
 	}
 	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
@@ -82,7 +68,7 @@ func ClientIP(r *http.Request, trusted []netip.Prefix) string {
 		if _, err := netip.ParseAddr(hop); err != nil {
 			return ip // a malformed header: keep the proxy's address
 		}
-		if !isTrusted(hop) {
+		if !isTrusted(hop, trusted) {
 			return hop
 		}
 		ip = hop
@@ -90,6 +76,7 @@ func ClientIP(r *http.Request, trusted []netip.Prefix) string {
 	return ip
 }
 
+// statusRecorder keeps the status of the response written through it (0 until one is).
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
@@ -109,16 +96,29 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 	return s.ResponseWriter.Write(b)
 }
 
-func recoverAndLog(log *slog.Logger, trusted []netip.Prefix, next http.Handler) http.Handler {
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// Observer is told of every request the middleware answers, those it rejects included: its
+// status (200 when the handler wrote nothing) and how long it took.
+type Observer func(r *http.Request, status int, elapsed time.Duration)
+
+func recoverAndLog(log *slog.Logger, trusted []netip.Prefix, observe Observer, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		ip := ClientIP(r, trusted)
 		ctx := context.WithValue(context.WithValue(r.Context(), ipKey{}, ip), headerKey{}, w.Header())
 		r = r.WithContext(ctx)
 		rec := &statusRecorder{ResponseWriter: w}
+		observed := func() {
+			if observe != nil {
+				observe(r, cmp.Or(rec.status, http.StatusOK), time.Since(start))
+			}
+		}
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
+					observed()
 					panic(p)
 				}
 				log.ErrorContext(r.Context(), "panic", "panic", p, "method", r.Method, "path", r.URL.Path)
@@ -132,6 +132,7 @@ func recoverAndLog(log *slog.Logger, trusted []netip.Prefix, next http.Handler) 
 			}
 			log.Log(r.Context(), level, "http", "method", r.Method, "path", r.URL.Path, "status", rec.status,
 				"duration", time.Since(start), "remote", ip)
+			observed()
 		}()
 		next.ServeHTTP(rec, r)
 	})

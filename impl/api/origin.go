@@ -32,10 +32,20 @@ func firstValue(v string) string {
 }
 
 func fromTrustedProxy(r *http.Request, trusted []netip.Prefix) bool {
+	return isTrusted(peerAddr(r), trusted)
+}
+
+// peerAddr returns the address of the peer of r, without its port.
+func peerAddr(r *http.Request) string {
 	ip, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		ip = r.RemoteAddr
+		return r.RemoteAddr
 	}
+	return ip
+}
+
+// isTrusted reports whether the address ip is in one of the trusted prefixes.
+func isTrusted(ip string, trusted []netip.Prefix) bool {
 	a, err := netip.ParseAddr(ip)
 	if err != nil {
 		return false

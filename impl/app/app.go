@@ -207,10 +207,13 @@ func Build(cfg config.Config, pool *pgxpool.Pool, log *slog.Logger) (*Node, erro
 		n.Metrics = mm
 	}
 	apidocs.Register(mux)
-	restHandler := m.HTTP(operationID(rest), api.Middleware(api.MiddlewareConfig{
+	restHandler := api.Middleware(api.MiddlewareConfig{
 		FrontendURL: cfg.FrontendURL, MaxBodyBytes: cfg.MaxBodyBytes, AuthLimiter: limiter, Logger: log,
 		TrustedProxies: cfg.TrustedProxies,
-	}, rest))
+		Observe: func(r *http.Request, status int, elapsed time.Duration) {
+			m.Answered(operationID(rest, r), status, elapsed)
+		},
+	}, rest)
 	n.Handler = bodyDeadline(cfg.BodyReadTimeout, routes(mux, restHandler))
 	return n, nil
 }
@@ -342,13 +345,11 @@ func crashBeforeEmit(cfg config.Config, log *slog.Logger) func(events.Message) {
 }
 
 // operationID returns the OpenAPI operation id of a request, or "" when no route matches.
-func operationID(rest *oas.Server) func(*http.Request) string {
-	return func(r *http.Request) string {
-		if route, ok := rest.FindRoute(r.Method, r.URL.Path); ok {
-			return route.OperationID()
-		}
-		return ""
+func operationID(rest *oas.Server, r *http.Request) string {
+	if route, ok := rest.FindRoute(r.Method, r.URL.Path); ok {
+		return route.OperationID()
 	}
+	return ""
 }
 
 // bodyDeadline gives a request that has a body d to send it: a client that trickles its body is

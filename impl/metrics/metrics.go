@@ -64,53 +64,19 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg, MaxRequestsInFlight: 4})
 }
 
-// HTTP wraps next (the whole REST stack, middleware included, so that requests it rejects count)
-// and records each request under the operation id that operation returns for it ("" is recorded as
-// "unmatched").
-func (m *Metrics) HTTP(operation func(*http.Request) string, next http.Handler) http.Handler {
+// Answered records a REST request answered under the OpenAPI operation id operation ("" is
+// recorded as "unmatched") with status, in elapsed (api.Observer, through the REST middleware, so
+// that the requests it rejects count too).
+func (m *Metrics) Answered(operation string, status int, elapsed time.Duration) {
 	if m == nil {
-		return next
+		return
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := &statusWriter{ResponseWriter: w}
-		defer func() {
-			op := operation(r)
-			if op == "" {
-				op = "unmatched"
-			}
-			status := rec.status
-			if status == 0 {
-				status = http.StatusOK
-			}
-			m.requests.WithLabelValues(op, strconv.Itoa(status)).Inc()
-			m.duration.WithLabelValues(op).Observe(time.Since(start).Seconds())
-		}()
-		next.ServeHTTP(rec, r)
-	})
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusWriter) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
+	if operation == "" {
+		operation = "unmatched"
 	}
-	s.ResponseWriter.WriteHeader(code)
+	m.requests.WithLabelValues(operation, strconv.Itoa(status)).Inc()
+	m.duration.WithLabelValues(operation).Observe(elapsed.Seconds())
 }
-
-func (s *statusWriter) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // Emitted counts an event emitted to this node's sockets (socket.Observer).
 func (m *Metrics) Emitted(event string) {
