@@ -13,7 +13,9 @@ WHERE e.contact_id = c.id AND c.email = @email AND e.role = 'PDG'
 RETURNING e.contact_id;
 
 -- name: ListPDG :many
-SELECT c.id, c.prenom, c.nom, c.email
+-- ListPDG returns every PDG, by id, with the columns of GetUser.
+SELECT c.id, c.prenom, c.nom, c.email, c.type_compte, c.demande_artisan, c.artisan_status, c.token_version,
+       TRUE AS is_pdg, c.created_at
 FROM employees e JOIN contacts c ON c.id = e.contact_id
 WHERE e.role = 'PDG'
 ORDER BY c.id;

@@ -24,7 +24,8 @@ func (q *Queries) CountPendingRequests(ctx context.Context) (int64, error) {
 const createContact = `-- name: CreateContact :one
 INSERT INTO contacts (prenom, nom, email, password_hash, type_compte, demande_artisan, artisan_status)
 VALUES ($1, $2, $3, $4, $5, $6 = 'pending', $6)
-RETURNING id, prenom, nom, email, type_compte, demande_artisan, artisan_status, token_version, created_at
+RETURNING id, prenom, nom, email, type_compte, demande_artisan, artisan_status, token_version,
+          FALSE AS is_pdg, created_at
 `
 
 type CreateContactParams struct {
@@ -45,10 +46,12 @@ type CreateContactRow struct {
 	DemandeArtisan bool
 	ArtisanStatus  string
 	TokenVersion   int32
+	IsPdg          bool
 	CreatedAt      time.Time
 }
 
-// CreateContact inserts a contact; a duplicate email violates contacts_email_key.
+// CreateContact inserts a contact; a duplicate email violates contacts_email_key. It returns the
+// columns of GetUser (a new contact is no PDG).
 func (q *Queries) CreateContact(ctx context.Context, arg CreateContactParams) (CreateContactRow, error) {
 	row := q.db.QueryRow(ctx, createContact,
 		arg.Prenom,
@@ -68,6 +71,7 @@ func (q *Queries) CreateContact(ctx context.Context, arg CreateContactParams) (C
 		&i.DemandeArtisan,
 		&i.ArtisanStatus,
 		&i.TokenVersion,
+		&i.IsPdg,
 		&i.CreatedAt,
 	)
 	return i, err
@@ -146,7 +150,7 @@ func (q *Queries) GetCredentialsByEmail(ctx context.Context, email string) (GetC
 
 const getUser = `-- name: GetUser :one
 SELECT c.id, c.prenom, c.nom, c.email, c.type_compte, c.demande_artisan, c.artisan_status, c.token_version,
-       EXISTS (SELECT 1 FROM employees e WHERE e.contact_id = c.id AND e.role = 'PDG') AS is_pdg
+       EXISTS (SELECT 1 FROM employees e WHERE e.contact_id = c.id AND e.role = 'PDG') AS is_pdg, c.created_at
 FROM contacts c
 WHERE c.id = $1
 `
@@ -161,9 +165,11 @@ type GetUserRow struct {
 	ArtisanStatus  string
 	TokenVersion   int32
 	IsPdg          bool
+	CreatedAt      time.Time
 }
 
-// GetUser returns a contact with its PDG right.
+// GetUser returns a contact with its PDG right. CreateContact and ListPDG return the same
+// columns, in the same order, so that one function maps them all to a user.
 func (q *Queries) GetUser(ctx context.Context, id int64) (GetUserRow, error) {
 	row := q.db.QueryRow(ctx, getUser, id)
 	var i GetUserRow
@@ -177,6 +183,7 @@ func (q *Queries) GetUser(ctx context.Context, id int64) (GetUserRow, error) {
 		&i.ArtisanStatus,
 		&i.TokenVersion,
 		&i.IsPdg,
+		&i.CreatedAt,
 	)
 	return i, err
 }

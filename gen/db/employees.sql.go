@@ -7,6 +7,7 @@ package db
 
 import (
 	"context"
+	"time"
 )
 
 const bumpTokenVersion = `-- name: BumpTokenVersion :one
@@ -37,19 +38,27 @@ func (q *Queries) GrantPDG(ctx context.Context, email string) (int64, error) {
 }
 
 const listPDG = `-- name: ListPDG :many
-SELECT c.id, c.prenom, c.nom, c.email
+SELECT c.id, c.prenom, c.nom, c.email, c.type_compte, c.demande_artisan, c.artisan_status, c.token_version,
+       TRUE AS is_pdg, c.created_at
 FROM employees e JOIN contacts c ON c.id = e.contact_id
 WHERE e.role = 'PDG'
 ORDER BY c.id
 `
 
 type ListPDGRow struct {
-	ID     int64
-	Prenom string
-	Nom    string
-	Email  string
+	ID             int64
+	Prenom         string
+	Nom            string
+	Email          string
+	TypeCompte     string
+	DemandeArtisan bool
+	ArtisanStatus  string
+	TokenVersion   int32
+	IsPdg          bool
+	CreatedAt      time.Time
 }
 
+// ListPDG returns every PDG, by id, with the columns of GetUser.
 func (q *Queries) ListPDG(ctx context.Context) ([]ListPDGRow, error) {
 	rows, err := q.db.Query(ctx, listPDG)
 	if err != nil {
@@ -64,6 +73,12 @@ func (q *Queries) ListPDG(ctx context.Context) ([]ListPDGRow, error) {
 			&i.Prenom,
 			&i.Nom,
 			&i.Email,
+			&i.TypeCompte,
+			&i.DemandeArtisan,
+			&i.ArtisanStatus,
+			&i.TokenVersion,
+			&i.IsPdg,
+			&i.CreatedAt,
 		); err != nil {
 			return nil, err
 		}

@@ -58,8 +58,7 @@ func (s *Store) Register(ctx context.Context, c domain.NewContact) (domain.User,
 		if err != nil {
 			return translate("create contact", err)
 		}
-		u = domain.User{ID: row.ID, Prenom: row.Prenom, Nom: row.Nom, Email: row.Email, TypeCompte: row.TypeCompte,
-			DemandeArtisan: row.DemandeArtisan, ArtisanStatus: row.ArtisanStatus, TokenVersion: row.TokenVersion}
+		u = userOf(db.GetUserRow(row))
 		if status != domain.StatusPending {
 			return nil
 		}
@@ -90,9 +89,15 @@ func (s *Store) User(ctx context.Context, id int64) (domain.User, error) {
 	if err != nil {
 		return domain.User{}, translate(fmt.Sprintf("get user %d", id), err)
 	}
+	return userOf(row), nil
+}
+
+// userOf is the one mapping of a contact row to a user: CreateContact and ListPDG return the
+// columns of GetUser, so their rows convert to its row type.
+func userOf(row db.GetUserRow) domain.User {
 	return domain.User{ID: row.ID, Prenom: row.Prenom, Nom: row.Nom, Email: row.Email, TypeCompte: row.TypeCompte,
 		DemandeArtisan: row.DemandeArtisan, ArtisanStatus: row.ArtisanStatus, IsPDG: row.IsPdg,
-		TokenVersion: row.TokenVersion}, nil
+		TokenVersion: row.TokenVersion}
 }
 
 // PendingRequests returns up to limit pending requests, newest first, and how many are pending in all.
@@ -232,7 +237,7 @@ func (s *Store) PDGs(ctx context.Context) ([]domain.User, error) {
 	}
 	out := make([]domain.User, len(rows))
 	for i, r := range rows {
-		out[i] = domain.User{ID: r.ID, Prenom: r.Prenom, Nom: r.Nom, Email: r.Email, IsPDG: true}
+		out[i] = userOf(db.GetUserRow(r))
 	}
 	return out, nil
 }
