@@ -14,16 +14,22 @@ import (
 	"artisan-notify/impl/testdb"
 )
 
-func TestUserCacheDropsChangedUsers(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, testdb.New(t))
+// newStore returns a store on a fresh database.
+func newStore(t *testing.T) *store.Store {
+	t.Helper()
+	pool, err := pgxpool.New(context.Background(), testdb.New(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	plain := store.New(pool)
-	cached := readcache.New(store.New(pool), time.Minute)
+	return store.New(pool)
+}
+
+func TestUserCacheDropsChangedUsers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	plain := newStore(t)
+	cached := readcache.New(plain, time.Minute)
 
 	u, err := plain.Register(ctx, domain.NewContact{Prenom: "A", Nom: "B", Email: "cache@example.com", PasswordHash: "x", TypeCompte: "Client"})
 	if err != nil {
@@ -53,13 +59,9 @@ func TestUserCacheDropsChangedUsers(t *testing.T) {
 func TestPendingCacheSeesEveryNodesWrites(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, testdb.New(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	nodeA := readcache.New(store.New(pool), time.Minute)
-	nodeB := readcache.New(store.New(pool), time.Minute)
+	db := newStore(t) // the nodes share the database
+	nodeA := readcache.New(db, time.Minute)
+	nodeB := readcache.New(db, time.Minute)
 	count := func(s *readcache.Store) int64 {
 		t.Helper()
 		n, err := s.CountPending(ctx)

@@ -5,13 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"artisan-notify/gen/events"
 	"artisan-notify/impl/domain"
 	"artisan-notify/impl/readcache"
-	"artisan-notify/impl/store"
-	"artisan-notify/impl/testdb"
 )
 
 // A load that read the user before a revocation, and finishes after the relay dropped the user,
@@ -19,13 +15,8 @@ import (
 func TestUserCacheKeepsNoLoadThatRacedWithADrop(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, testdb.New(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	plain := store.New(pool)
-	cached := readcache.New(store.New(pool), time.Minute)
+	plain := newStore(t)
+	cached := readcache.New(plain, time.Minute)
 	email := "race@example.com"
 	u, err := plain.Register(ctx, domain.NewContact{Prenom: "A", Nom: "B", Email: email, PasswordHash: "x", TypeCompte: "Client"})
 	if err != nil {
