@@ -135,21 +135,10 @@ func TestHostileHandshakeFloodWithoutConnect(t *testing.T) {
 
 func TestHostileSessionWithoutConnectClosedAtConnectTimeout(t *testing.T) {
 	srv := hostileServer(t, map[string]string{"SOCKET_CONNECT_TIMEOUT": "1s"})
-	r, err := http.Get(srv.URL + "/socket.io/?EIO=4&transport=polling")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(r.Body)
-	r.Body.Close()
-	var open struct {
-		Sid string `json:"sid"`
-	}
-	if err := json.Unmarshal(b[1:], &open); err != nil {
-		t.Fatalf("open: %q", b)
-	}
+	open := pollingSession(t, http.DefaultClient, srv.URL)
 	ws := wsDial(t, srv.URL, nil)
 	time.Sleep(2 * time.Second)
-	r, err = http.Get(srv.URL + "/socket.io/?EIO=4&transport=polling&sid=" + open.Sid)
+	r, err := http.Get(srv.URL + "/socket.io/?EIO=4&transport=polling&sid=" + open.Sid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,18 +244,9 @@ func TestHostileTrickledBodyIsCut(t *testing.T) {
 	// A long-polling GET outlives the body timeout.
 	pdg := makePDG(t, srv)
 	hc := &http.Client{}
-	r, err := hc.Get(srv.URL + "/socket.io/?EIO=4&transport=polling")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(r.Body)
-	r.Body.Close()
-	var open struct {
-		Sid string `json:"sid"`
-	}
-	_ = json.Unmarshal(b[1:], &open)
+	open := pollingSession(t, hc, srv.URL)
 	pu := srv.URL + "/socket.io/?EIO=4&transport=polling&sid=" + open.Sid
-	r, err = hc.Post(pu, "text/plain;charset=UTF-8", strings.NewReader(`40{"token":"`+pdg.Token+`"}`))
+	r, err := hc.Post(pu, "text/plain;charset=UTF-8", strings.NewReader(`40{"token":"`+pdg.Token+`"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +255,7 @@ func TestHostileTrickledBodyIsCut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ = io.ReadAll(r.Body)
+	b, _ := io.ReadAll(r.Body)
 	r.Body.Close()
 	if !strings.HasPrefix(string(b), "40{") {
 		t.Fatalf("polling connect: %q", b)
@@ -380,4 +360,25 @@ func TestHostileMetricsNotOnThePublicPort(t *testing.T) {
 	if code := status(t, "http://"+addr+"/metrics"); code != http.StatusOK {
 		t.Fatalf("GET /metrics on METRICS_ADDR: %d, want 200", code)
 	}
+}
+
+// polling is the Engine.IO open packet of a long-polling session.
+type polling struct {
+	Sid string `json:"sid"`
+}
+
+// pollingSession opens an Engine.IO long-polling session on the server at base through hc.
+func pollingSession(t *testing.T, hc *http.Client, base string) polling {
+	t.Helper()
+	r, err := hc.Get(base + "/socket.io/?EIO=4&transport=polling")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	var open polling
+	if len(b) < 2 || json.Unmarshal(b[1:], &open) != nil {
+		t.Fatalf("open: %q", b)
+	}
+	return open
 }

@@ -231,55 +231,39 @@ func migrate(ctx context.Context, e env, args []string) error {
 }
 
 func grantPDG(ctx context.Context, e env, args []string) error {
-	if len(args) != 1 {
-		return usageError("grant-pdg <email>")
-	}
-	return withStore(ctx, e, func(s *store.Store) error {
-		email := store.NormalizeEmail(args[0])
-		id, err := s.GrantPDG(ctx, email)
-		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("no contact with email %s: %w", email, errNotFound)
-		}
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "Contact %d (%s) is now PDG\n", id, email)
-		return nil
-	})
+	return changeContact(ctx, e, args, "grant-pdg <email>", (*store.Store).GrantPDG,
+		"no contact with email %s", "Contact %d (%s) is now PDG\n")
 }
 
 func revokePDG(ctx context.Context, e env, args []string) error {
-	if len(args) != 1 {
-		return usageError("revoke-pdg <email>")
-	}
-	return withStore(ctx, e, func(s *store.Store) error {
-		email := store.NormalizeEmail(args[0])
-		id, err := s.RevokePDG(ctx, email)
-		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("no PDG with email %s: %w", email, errNotFound)
-		}
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "Contact %d (%s) is no longer PDG\n", id, email)
-		return nil
-	})
+	return changeContact(ctx, e, args, "revoke-pdg <email>", (*store.Store).RevokePDG,
+		"no PDG with email %s", "Contact %d (%s) is no longer PDG\n")
 }
 
 func revokeTokens(ctx context.Context, e env, args []string) error {
+	return changeContact(ctx, e, args, "revoke-tokens <email>", (*store.Store).RevokeTokens,
+		"no contact with email %s", "Every token of contact %d (%s) is revoked\n")
+}
+
+// changeContact runs a command that takes one email: change applies it to the contact, then done
+// (with the contact's id and email) is printed; notFound (with the email) is the error when change
+// finds no such contact.
+func changeContact(ctx context.Context, e env, args []string, usage string,
+	change func(*store.Store, context.Context, string) (int64, error), notFound, done string,
+) error {
 	if len(args) != 1 {
-		return usageError("revoke-tokens <email>")
+		return usageError(usage)
 	}
 	return withStore(ctx, e, func(s *store.Store) error {
 		email := store.NormalizeEmail(args[0])
-		id, err := s.RevokeTokens(ctx, email)
+		id, err := change(s, ctx, email)
 		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("no contact with email %s: %w", email, errNotFound)
+			return fmt.Errorf(notFound+": %w", email, errNotFound)
 		}
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "Every token of contact %d (%s) is revoked\n", id, email)
+		fmt.Fprintf(e.stdout, done, id, email)
 		return nil
 	})
 }

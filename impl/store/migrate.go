@@ -32,49 +32,52 @@ type Migration struct {
 
 // Migrations lists the migration files of fsys (in order) and whether each is applied.
 func Migrations(ctx context.Context, pool *pgxpool.Pool, fsys fs.FS) ([]Migration, error) {
-	db := stdlib.OpenDBFromPool(pool)
-	defer db.Close()
-	if err := adopt(ctx, db); err != nil {
-		return nil, err
-	}
-	p, err := newProvider(db, fsys)
-	if err != nil {
-		return nil, err
-	}
-	statuses, err := p.Status(ctx)
-	if err != nil {
-		return nil, translate("migrate: status", err)
-	}
-	out := make([]Migration, len(statuses))
-	for i, s := range statuses {
-		out[i] = Migration{Version: path.Base(s.Source.Path), Applied: s.State == goose.StateApplied}
-	}
-	return out, nil
+	var out []Migration
+	err := withProvider(ctx, pool, fsys, func(p *goose.Provider) error {
+		statuses, err := p.Status(ctx)
+		if err != nil {
+			return translate("migrate: status", err)
+		}
+		for _, s := range statuses {
+			out = append(out, Migration{Version: path.Base(s.Source.Path), Applied: s.State == goose.StateApplied})
+		}
+		return nil
+	})
+	return out, err
 }
 
 // Migrate applies, in version order, every migration of fsys not applied yet, each in its own
 // transaction, and returns the file names it applied. Concurrent callers wait for each other.
 func Migrate(ctx context.Context, pool *pgxpool.Pool, fsys fs.FS) ([]string, error) {
+	var done []string
+	err := withProvider(ctx, pool, fsys, func(p *goose.Provider) error {
+		results, err := p.Up(ctx)
+		for _, r := range results {
+			if r.Error == nil {
+				done = append(done, path.Base(r.Source.Path))
+			}
+		}
+		if err != nil {
+			return translate("migrate: apply", err)
+		}
+		return nil
+	})
+	return done, err
+}
+
+// withProvider runs fn with a goose provider of fsys's migrations over pool, once the bookkeeping
+// of earlier versions is adopted (see adopt).
+func withProvider(ctx context.Context, pool *pgxpool.Pool, fsys fs.FS, fn func(*goose.Provider) error) error {
 	db := stdlib.OpenDBFromPool(pool)
 	defer db.Close()
 	if err := adopt(ctx, db); err != nil {
-		return nil, err
+		return err
 	}
 	p, err := newProvider(db, fsys)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	results, err := p.Up(ctx)
-	var done []string
-	for _, r := range results {
-		if r.Error == nil {
-			done = append(done, path.Base(r.Source.Path))
-		}
-	}
-	if err != nil {
-		return done, translate("migrate: apply", err)
-	}
-	return done, nil
+	return fn(p)
 }
 
 // newProvider returns a goose provider of fsys's migrations over db, whose migrations run
