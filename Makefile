@@ -5,7 +5,7 @@ BIN     := bin/server
 E2E_DATA_DIR ?= /tmp/artisan-notify-e2e-pg
 NPM_CI  := npm ci --no-audit --no-fund --loglevel=error
 
-.PHONY: run build test test-go test-web deps sysdeps generate check-generated lint-contracts check-breaking vet fuzz bench
+.PHONY: run build test test-go test-web test-sdk deps sysdeps generate check-generated lint-contracts check-breaking vet fuzz bench
 
 ## run: start the server (local PostgreSQL when DATABASE_URL is unset)
 run:
@@ -15,8 +15,8 @@ run:
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/server
 
-## deps: the npm packages of the tests, the web app and the contract linters (from the lockfiles)
-deps: tests/socket/node_modules/.ok tests/cluster/node_modules/.ok web/node_modules/.ok tools/npm/node_modules/.ok
+## deps: the npm packages of the tests, the web app, the TypeScript SDK and the contract linters (from the lockfiles)
+deps: tests/socket/node_modules/.ok tests/cluster/node_modules/.ok clients/typescript/node_modules/.ok web/node_modules/.ok tools/npm/node_modules/.ok
 %/node_modules/.ok: %/package-lock.json
 	$(NPM_CI) --prefix $*
 	touch $@
@@ -29,6 +29,7 @@ sysdeps:
 test: sysdeps deps build
 	$(GO) test -race -count=1 ./...
 	$(MAKE) test-web
+	$(MAKE) test-sdk
 
 test-web: web/node_modules/.ok build
 	npm --prefix web test
@@ -36,14 +37,18 @@ test-web: web/node_modules/.ok build
 	env -u DATABASE_URL E2E_SERVER_CMD="$(CURDIR)/$(BIN)" E2E_GRANT_CMD="$(CURDIR)/$(BIN) grant-pdg {email}" \
 	  DATA_DIR="$(E2E_DATA_DIR)" npm --prefix web run e2e
 
-## generate: regenerate everything under gen/ and web/src/gen from the contracts
-generate: web/node_modules/.ok tools/npm/node_modules/.ok
+## test-sdk: the TypeScript SDK (clients/typescript) against bin/server: both transports, resync, errors, types, npm pack + install
+test-sdk: clients/typescript/node_modules/.ok build
+	npm --prefix clients/typescript test
+
+## generate: regenerate everything under gen/, web/src/gen and clients/typescript/src/gen from the contracts
+generate: web/node_modules/.ok clients/typescript/node_modules/.ok tools/npm/node_modules/.ok
 	$(GO) generate ./...
 
 ## check-generated: regenerate and fail if anything generated changed
 check-generated: generate
-	@changed="$$(git status --porcelain -- gen web/src/gen)"; \
-	if [ -n "$$changed" ]; then echo "generated code is stale; run make generate and commit:"; echo "$$changed"; git diff --stat -- gen web/src/gen; exit 1; fi
+	@changed="$$(git status --porcelain -- gen web/src/gen clients/typescript/src/gen)"; \
+	if [ -n "$$changed" ]; then echo "generated code is stale; run make generate and commit:"; echo "$$changed"; git diff --stat -- gen web/src/gen clients/typescript/src/gen; exit 1; fi
 
 ## lint-contracts: lint openapi.yaml and asyncapi.yaml
 lint-contracts: tools/npm/node_modules/.ok
