@@ -2,7 +2,7 @@
 -- CreateContact inserts a contact; a duplicate email violates contacts_email_key. It returns the
 -- columns of GetUser (a new contact is no PDG).
 INSERT INTO contacts (prenom, nom, email, password_hash, type_compte, demande_artisan, artisan_status)
-VALUES (@prenom, @nom, @email, @password_hash, @type_compte, @artisan_status = 'pending', @artisan_status)
+VALUES (@prenom, @nom, @email, @password_hash, @type_compte, @artisan_status::artisan_status = 'pending', @artisan_status)
 RETURNING id, prenom, nom, email, type_compte, demande_artisan, artisan_status, token_version,
           FALSE AS is_pdg, created_at;
 

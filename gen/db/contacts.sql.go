@@ -23,7 +23,7 @@ func (q *Queries) CountPendingRequests(ctx context.Context) (int64, error) {
 
 const createContact = `-- name: CreateContact :one
 INSERT INTO contacts (prenom, nom, email, password_hash, type_compte, demande_artisan, artisan_status)
-VALUES ($1, $2, $3, $4, $5, $6 = 'pending', $6)
+VALUES ($1, $2, $3, $4, $5, $6::artisan_status = 'pending', $6)
 RETURNING id, prenom, nom, email, type_compte, demande_artisan, artisan_status, token_version,
           FALSE AS is_pdg, created_at
 `
@@ -33,8 +33,8 @@ type CreateContactParams struct {
 	Nom           string
 	Email         string
 	PasswordHash  string
-	TypeCompte    string
-	ArtisanStatus string
+	TypeCompte    AccountType
+	ArtisanStatus ArtisanStatus
 }
 
 type CreateContactRow struct {
@@ -42,9 +42,9 @@ type CreateContactRow struct {
 	Prenom         string
 	Nom            string
 	Email          string
-	TypeCompte     string
+	TypeCompte     AccountType
 	DemandeArtisan bool
-	ArtisanStatus  string
+	ArtisanStatus  ArtisanStatus
 	TokenVersion   int32
 	IsPdg          bool
 	CreatedAt      time.Time
@@ -89,7 +89,7 @@ RETURNING id, prenom, nom, email
 `
 
 type DecideRequestParams struct {
-	Status    string
+	Status    ArtisanStatus
 	DecidedBy *int64
 	Reason    *string
 	ID        int64
@@ -124,9 +124,9 @@ const getArtisanStatus = `-- name: GetArtisanStatus :one
 SELECT artisan_status FROM contacts WHERE id = $1
 `
 
-func (q *Queries) GetArtisanStatus(ctx context.Context, id int64) (string, error) {
+func (q *Queries) GetArtisanStatus(ctx context.Context, id int64) (ArtisanStatus, error) {
 	row := q.db.QueryRow(ctx, getArtisanStatus, id)
-	var artisan_status string
+	var artisan_status ArtisanStatus
 	err := row.Scan(&artisan_status)
 	return artisan_status, err
 }
@@ -160,9 +160,9 @@ type GetUserRow struct {
 	Prenom         string
 	Nom            string
 	Email          string
-	TypeCompte     string
+	TypeCompte     AccountType
 	DemandeArtisan bool
-	ArtisanStatus  string
+	ArtisanStatus  ArtisanStatus
 	TokenVersion   int32
 	IsPdg          bool
 	CreatedAt      time.Time
@@ -201,7 +201,7 @@ type ListPendingRequestsRow struct {
 	Prenom     string
 	Nom        string
 	Email      string
-	TypeCompte string
+	TypeCompte AccountType
 	CreatedAt  time.Time
 }
 

@@ -50,9 +50,9 @@ type ListPDGRow struct {
 	Prenom         string
 	Nom            string
 	Email          string
-	TypeCompte     string
+	TypeCompte     AccountType
 	DemandeArtisan bool
-	ArtisanStatus  string
+	ArtisanStatus  ArtisanStatus
 	TokenVersion   int32
 	IsPdg          bool
 	CreatedAt      time.Time

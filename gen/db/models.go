@@ -5,10 +5,98 @@
 package db
 
 import (
+	"database/sql/driver"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgtype"
 )
+
+type AccountType string
+
+const (
+	AccountTypeClient           AccountType = "Client"
+	AccountTypeArtisanPromoteur AccountType = "Artisan/Promoteur"
+)
+
+func (e *AccountType) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = AccountType(s)
+	case string:
+		*e = AccountType(s)
+	default:
+		return fmt.Errorf("unsupported scan type for AccountType: %T", src)
+	}
+	return nil
+}
+
+type NullAccountType struct {
+	AccountType AccountType
+	Valid       bool // Valid is true if AccountType is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullAccountType) Scan(value interface{}) error {
+	if value == nil {
+		ns.AccountType, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.AccountType.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullAccountType) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.AccountType), nil
+}
+
+type ArtisanStatus string
+
+const (
+	ArtisanStatusNone     ArtisanStatus = "none"
+	ArtisanStatusPending  ArtisanStatus = "pending"
+	ArtisanStatusApproved ArtisanStatus = "approved"
+	ArtisanStatusRejected ArtisanStatus = "rejected"
+)
+
+func (e *ArtisanStatus) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = ArtisanStatus(s)
+	case string:
+		*e = ArtisanStatus(s)
+	default:
+		return fmt.Errorf("unsupported scan type for ArtisanStatus: %T", src)
+	}
+	return nil
+}
+
+type NullArtisanStatus struct {
+	ArtisanStatus ArtisanStatus
+	Valid         bool // Valid is true if ArtisanStatus is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullArtisanStatus) Scan(value interface{}) error {
+	if value == nil {
+		ns.ArtisanStatus, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.ArtisanStatus.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullArtisanStatus) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.ArtisanStatus), nil
+}
 
 type Contact struct {
 	ID             int64
@@ -16,9 +104,9 @@ type Contact struct {
 	Nom            string
 	Email          string
 	PasswordHash   string
-	TypeCompte     string
+	TypeCompte     AccountType
 	DemandeArtisan bool
-	ArtisanStatus  string
+	ArtisanStatus  ArtisanStatus
 	DecidedBy      *int64
 	DecidedAt      pgtype.Timestamptz
 	DecisionReason *string

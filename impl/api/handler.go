@@ -58,7 +58,7 @@ const defaultList = 50
 func (h *Handler) Register(ctx context.Context, req *oas.RegisterRequest) (*oas.AuthResponse, error) {
 	s, err := h.svc.Register(ctx, domain.Registration{
 		Prenom: req.Prenom, Nom: req.Nom, Email: req.Email, Password: req.Password,
-		ConfirmPassword: req.ConfirmPassword, TypeCompte: string(req.TypeCompte),
+		ConfirmPassword: req.ConfirmPassword, TypeCompte: domain.AccountType(req.TypeCompte),
 	})
 	if errors.Is(err, domain.ErrEmailTaken) {
 		return nil, fail(CodeConflict, "Un compte existe déjà avec cette adresse email.")

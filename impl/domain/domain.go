@@ -8,24 +8,30 @@ import (
 	"time"
 )
 
+// ArtisanStatus is where a contact's artisan request stands (the database's artisan_status enum).
+type ArtisanStatus string
+
 // Artisan request statuses.
 const (
-	StatusNone     = "none"
-	StatusPending  = "pending"
-	StatusApproved = "approved"
-	StatusRejected = "rejected"
+	StatusNone     ArtisanStatus = "none"
+	StatusPending  ArtisanStatus = "pending"
+	StatusApproved ArtisanStatus = "approved"
+	StatusRejected ArtisanStatus = "rejected"
 )
+
+// AccountType is the kind of account a contact opened (the database's account_type enum).
+type AccountType string
 
 // Account types.
 const (
-	TypeClient = "Client"
+	TypeClient AccountType = "Client"
 	// TypeArtisan is the account type that opens an artisan request.
-	TypeArtisan = "Artisan/Promoteur"
+	TypeArtisan AccountType = "Artisan/Promoteur"
 )
 
 // InitialStatus returns the artisan status a contact of this account type registers with:
 // pending for an Artisan/Promoteur (the registration opens a request), none otherwise.
-func InitialStatus(typeCompte string) string {
+func InitialStatus(typeCompte AccountType) ArtisanStatus {
 	if typeCompte == TypeArtisan {
 		return StatusPending
 	}
@@ -38,9 +44,9 @@ type User struct {
 	Prenom         string
 	Nom            string
 	Email          string
-	TypeCompte     string
+	TypeCompte     AccountType
 	DemandeArtisan bool
-	ArtisanStatus  string
+	ArtisanStatus  ArtisanStatus
 	IsPDG          bool
 	TokenVersion   int32
 }
@@ -54,14 +60,16 @@ func (u User) Accepts(tokenVersion int32) bool { return u.TokenVersion == tokenV
 
 // NewContact is what registration stores.
 type NewContact struct {
-	Prenom, Nom, Email, PasswordHash, TypeCompte string
+	Prenom, Nom, Email, PasswordHash string
+	TypeCompte                       AccountType
 }
 
 // ArtisanRequest is a pending request as PDGs see it.
 type ArtisanRequest struct {
-	ContactID                      int64
-	Prenom, Nom, Email, TypeCompte string
-	CreatedAt                      time.Time
+	ContactID          int64
+	Prenom, Nom, Email string
+	TypeCompte         AccountType
+	CreatedAt          time.Time
 }
 
 // NomComplet is the applicant's full name.

@@ -21,7 +21,8 @@ func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(
 
 // Registration is what a person sends to open an account.
 type Registration struct {
-	Prenom, Nom, Email, Password, ConfirmPassword, TypeCompte string
+	Prenom, Nom, Email, Password, ConfirmPassword string
+	TypeCompte                                    AccountType
 }
 
 // Validate returns the registration as it is stored (names trimmed, email normalized; no hash

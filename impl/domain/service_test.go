@@ -74,7 +74,7 @@ func (f *fakeStore) PendingRequests(context.Context, int32) ([]domain.ArtisanReq
 
 func (f *fakeStore) CountPending(context.Context) (int64, error) { return 0, f.err }
 
-func (f *fakeStore) decide(id, by int64, status string, reason *string) (domain.Decision, error) {
+func (f *fakeStore) decide(id, by int64, status domain.ArtisanStatus, reason *string) (domain.Decision, error) {
 	u, ok := f.users[id]
 	switch {
 	case !ok || u.ArtisanStatus == domain.StatusNone:

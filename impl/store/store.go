@@ -53,7 +53,7 @@ func (s *Store) Register(ctx context.Context, c domain.NewContact) (domain.User,
 		status := domain.InitialStatus(c.TypeCompte)
 		row, err := q.CreateContact(ctx, db.CreateContactParams{
 			Prenom: c.Prenom, Nom: c.Nom, Email: c.Email, PasswordHash: c.PasswordHash,
-			TypeCompte: c.TypeCompte, ArtisanStatus: status,
+			TypeCompte: db.AccountType(c.TypeCompte), ArtisanStatus: db.ArtisanStatus(status),
 		})
 		if err != nil {
 			return translate("create contact", err)
@@ -64,7 +64,7 @@ func (s *Store) Register(ctx context.Context, c domain.NewContact) (domain.User,
 		}
 		return events.EmitArtisanRequestNew(ctx, outbox{q}, events.ArtisanRequestNew{
 			ContactID: row.ID, Prenom: row.Prenom, Nom: row.Nom, NomComplet: domain.FullName(row.Prenom, row.Nom),
-			Email: row.Email, TypeCompte: row.TypeCompte, CreatedAt: row.CreatedAt.Truncate(time.Second), // as the REST API shows it
+			Email: row.Email, TypeCompte: string(row.TypeCompte), CreatedAt: row.CreatedAt.Truncate(time.Second), // as the REST API shows it
 		})
 	})
 	if err != nil {
@@ -95,8 +95,8 @@ func (s *Store) User(ctx context.Context, id int64) (domain.User, error) {
 // userOf is the one mapping of a contact row to a user: CreateContact and ListPDG return the
 // columns of GetUser, so their rows convert to its row type.
 func userOf(row db.GetUserRow) domain.User {
-	return domain.User{ID: row.ID, Prenom: row.Prenom, Nom: row.Nom, Email: row.Email, TypeCompte: row.TypeCompte,
-		DemandeArtisan: row.DemandeArtisan, ArtisanStatus: row.ArtisanStatus, IsPDG: row.IsPdg,
+	return domain.User{ID: row.ID, Prenom: row.Prenom, Nom: row.Nom, Email: row.Email, TypeCompte: domain.AccountType(row.TypeCompte),
+		DemandeArtisan: row.DemandeArtisan, ArtisanStatus: domain.ArtisanStatus(row.ArtisanStatus), IsPDG: row.IsPdg,
 		TokenVersion: row.TokenVersion}
 }
 
@@ -116,7 +116,7 @@ func (s *Store) PendingRequests(ctx context.Context, limit int32) ([]domain.Arti
 		out = make([]domain.ArtisanRequest, len(rows))
 		for i, r := range rows {
 			out[i] = domain.ArtisanRequest{ContactID: r.ID, Prenom: r.Prenom, Nom: r.Nom, Email: r.Email,
-				TypeCompte: r.TypeCompte, CreatedAt: r.CreatedAt}
+				TypeCompte: domain.AccountType(r.TypeCompte), CreatedAt: r.CreatedAt}
 		}
 		if int64(len(rows)) < int64(limit) {
 			total = int64(len(rows))
@@ -168,17 +168,17 @@ func (s *Store) Reject(ctx context.Context, id, decidedBy int64, reason *string)
 	return d, nil
 }
 
-func (s *Store) decide(ctx context.Context, id, decidedBy int64, status string, reason *string,
+func (s *Store) decide(ctx context.Context, id, decidedBy int64, status domain.ArtisanStatus, reason *string,
 	emit func(*db.Queries, domain.Decision) error) (domain.Decision, error) {
 	var d domain.Decision
 	err := s.inTx(ctx, func(q *db.Queries) error {
 		// The conditional UPDATE takes the row lock: of concurrent deciders one updates the row,
 		// the others wait for it, re-check the condition and match nothing.
-		row, err := q.DecideRequest(ctx, db.DecideRequestParams{Status: status, DecidedBy: &decidedBy, Reason: reason, ID: id})
+		row, err := q.DecideRequest(ctx, db.DecideRequestParams{Status: db.ArtisanStatus(status), DecidedBy: &decidedBy, Reason: reason, ID: id})
 		if errors.Is(err, pgx.ErrNoRows) {
 			current, err := q.GetArtisanStatus(ctx, id)
 			switch {
-			case errors.Is(err, pgx.ErrNoRows) || (err == nil && current == domain.StatusNone):
+			case errors.Is(err, pgx.ErrNoRows) || (err == nil && current == db.ArtisanStatusNone):
 				return ErrNotFound
 			case err != nil:
 				return translate("read request status", err)
