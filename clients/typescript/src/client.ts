@@ -29,6 +29,8 @@ export interface ArtisanNotifyClient extends RestClient {
   connect(): Promise<void>;
   /** Closes the socket; no reconnection follows. */
   close(): void;
+  /** Replaces the token (e.g. after login): used from the next request and the next (re)connection. */
+  setToken(token: TokenSource): void;
   /** A pending-requests store kept in step by the events and a refetch on every (re)connection (PDG). */
   syncPending(options?: PendingSyncOptions): PendingSync;
 }
@@ -88,6 +90,9 @@ export function createClient(options: ClientOptions): ArtisanNotifyClient {
     },
     close() {
       socket.disconnect();
+    },
+    setToken(t) {
+      token = t;
     },
     syncPending: (o) => syncPendingRequests(client, o),
   };

@@ -144,10 +144,19 @@ describe("errors", () => {
     await assert.rejects(anon.register(a), check(409, "conflict"));
   });
 
-  it("a refused token: connect() rejects with connect_error unauthorized", async () => {
+  it("a refused token: connect() rejects with connect_error unauthorized; setToken then logs in and connects", async () => {
     const client = createClient({ baseUrl: server.baseUrl, token: "not-a-token" });
     clients.push(client);
     await assert.rejects(client.connect(), /unauthorized/);
+    await assert.rejects(client.me(), (e) => e instanceof ArtisanNotifyError && e.code === "unauthorized");
+    const a = account("Client");
+    await anon.register(a);
+    const { token } = await client.login({ email: a.email, password: a.password });
+    client.setToken(token);
+    assert.equal((await client.me()).email, a.email);
+    await client.connect();
+    assert.ok(client.socket.connected);
+    client.close();
   });
 
   it("an unreachable server: status 0, code unavailable", async () => {
