@@ -38,8 +38,8 @@ function withDatabase(url, name) {
   return u.toString();
 }
 
-/** Starts bin/server on a free port -> {baseUrl, env, grantPdg(email), stop()}. */
-export async function startServer() {
+/** Starts bin/server on a free port (extra: environment overrides) -> {baseUrl, env, grantPdg(email), stop()}. */
+export async function startServer(extra = {}) {
   if (!existsSync(SERVER_BIN)) throw new Error(`${SERVER_BIN} is missing: run make build at the repository root`);
   mkdirSync(TMP, { recursive: true });
   const port = await freePort();
@@ -51,6 +51,7 @@ export async function startServer() {
     SOCKET_SESSIONS_PER_IP: "0",
     SOCKET_HANDSHAKES_PER_IP_PER_MINUTE: "0",
     LOG_LEVEL: process.env.LOG_LEVEL || "warn",
+    ...extra,
   };
   delete env.APP_ENV;
   let cleanup = async () => {};

@@ -164,3 +164,22 @@ describe("errors", () => {
     await assert.rejects(rest.me(), (e) => e instanceof ArtisanNotifyError && e.status === 0 && e.code === "unavailable");
   });
 });
+
+describe("rate limited", () => {
+  it("429 rate_limited with retryAfter from Retry-After", async () => {
+    const limited = await startServer({ RATE_LIMIT_AUTH_PER_MINUTE: "1" });
+    try {
+      const rest = createRestClient({ baseUrl: limited.baseUrl });
+      const login = () => rest.login({ email: "nobody@example.test", password: "wrong-password" });
+      await assert.rejects(login(), (e) => e instanceof ArtisanNotifyError && e.status === 401 && e.code === "unauthorized");
+      await assert.rejects(login(), (e) => {
+        assert.ok(e instanceof ArtisanNotifyError);
+        assert.deepEqual([e.status, e.code], [429, "rate_limited"]);
+        assert.ok(Number.isInteger(e.retryAfter) && e.retryAfter > 0 && e.retryAfter <= 60, `retryAfter ${e.retryAfter}`);
+        return true;
+      });
+    } finally {
+      await limited.stop();
+    }
+  });
+});
