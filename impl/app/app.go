@@ -21,7 +21,6 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
-	"artisan-notify/gen/events"
 	"artisan-notify/gen/oas"
 	"artisan-notify/impl/api"
 	"artisan-notify/impl/apidocs"
@@ -63,7 +62,7 @@ func Database(ctx context.Context, cfg config.Config, log *slog.Logger) (*pgxpoo
 	url := cfg.DatabaseURL
 	stopLocal := func() {}
 	if url == "" {
-		pg, err := localpg.Start(ctx, localpg.Options{DataDir: cfg.DataDir, Logger: log})
+		pg, err := localpg.Start(ctx, localpg.Options{DataDir: cfg.DataDir, BinDir: cfg.PGBinDir, Logger: log})
 		if err != nil {
 			return nil, nil, fmt.Errorf("no DATABASE_URL, so a local PostgreSQL was needed: %w", err)
 		}
@@ -193,7 +192,7 @@ func Build(cfg config.Config, pool *pgxpool.Pool, log *slog.Logger) (*Node, erro
 	}, tokens, st, log)
 	m.Sockets(n.sockets)
 	ro := relay.Options{NodeID: cfg.NodeID, Retention: cfg.OutboxRetention, ReplayDelay: 3 * time.Second, Observer: m,
-		BeforeDeliver: crashBeforeEmit(cfg, log)}
+		BeforeDeliver: faultHooks(os.Getenv, log)}
 	n.Relay = relay.New(pool, relay.Fanout(st, n.sockets), ro, log)
 	m.Outbox(n.Relay)
 
@@ -329,19 +328,6 @@ func (n *Node) shutdown(cfg config.Config, srv *http.Server, log *slog.Logger) e
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
-}
-
-// crashBeforeEmit is the fault injection of FAULT_CRASH_BEFORE_EMIT: a relay hook that exits the
-// process (status 70) when the relay is about to emit a committed event, the crash between commit
-// and emit that the end-to-end tests provoke. nil when the fault is off.
-func crashBeforeEmit(cfg config.Config, log *slog.Logger) func(events.Message) {
-	if !cfg.FaultCrashBeforeEmit {
-		return nil
-	}
-	return func(msg events.Message) {
-		log.Error("fault injection: exiting between commit and emit", "event", msg.Event)
-		os.Exit(70)
-	}
 }
 
 // operationID returns the OpenAPI operation id of a request, or "" when no route matches.

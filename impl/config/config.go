@@ -72,9 +72,6 @@ type Config struct {
 	// TrustedProxies are the addresses of reverse proxies (TRUSTED_PROXIES, comma-separated CIDRs
 	// or addresses): behind them, the client address is taken from X-Forwarded-For.
 	TrustedProxies []netip.Prefix
-	// FaultCrashBeforeEmit (FAULT_CRASH_BEFORE_EMIT=1, tests only) makes the process exit when
-	// its relay is about to emit a committed event: the crash between commit and emit.
-	FaultCrashBeforeEmit bool
 }
 
 // MinSecretLen is the shortest JWT_SECRET accepted, in dev mode too (RFC 8725 3.5: a key as long as the hash).
@@ -243,7 +240,6 @@ func Load(getenv func(string) string, defaultDataDir func(xdgDataHome string) st
 			c.TrustedProxies = append(c.TrustedProxies, p.Masked())
 		}
 	}
-	c.FaultCrashBeforeEmit = getenv("FAULT_CRASH_BEFORE_EMIT") == "1"
 	c.NodeID = getenv("NODE_ID")
 	if c.NodeID == "" {
 		host, _ := os.Hostname()
