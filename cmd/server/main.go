@@ -26,6 +26,7 @@ import (
 
 	"artisan-notify/impl/app"
 	"artisan-notify/impl/config"
+	"artisan-notify/impl/domain"
 	"artisan-notify/impl/localpg"
 	"artisan-notify/impl/store"
 	"artisan-notify/migrations"
@@ -255,9 +256,9 @@ func changeContact(ctx context.Context, e env, args []string, usage string,
 		return usageError(usage)
 	}
 	return withStore(ctx, e, func(s *store.Store) error {
-		email := store.NormalizeEmail(args[0])
+		email := domain.NormalizeEmail(args[0])
 		id, err := change(s, ctx, email)
-		if errors.Is(err, store.ErrNotFound) {
+		if errors.Is(err, domain.ErrNotFound) {
 			return fmt.Errorf(notFound+": %w", email, errNotFound)
 		}
 		if err != nil {

@@ -20,9 +20,6 @@ import (
 	"artisan-notify/impl/domain"
 )
 
-// NormalizeEmail is domain.NormalizeEmail, for the administration commands.
-func NormalizeEmail(s string) string { return domain.NormalizeEmail(s) }
-
 // Store is the PostgreSQL-backed storage.
 type Store struct {
 	pool *pgxpool.Pool
@@ -36,7 +33,7 @@ func New(pool *pgxpool.Pool) *Store {
 	return &Store{pool: pool, q: db.New(pool)}
 }
 
-// Ping returns an error wrapping ErrUnavailable if the database does not answer.
+// Ping returns an error wrapping domain.ErrUnavailable if the database does not answer.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.pool.Ping(ctx); err != nil {
 		return translate("ping database", err)
@@ -46,7 +43,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Register stores a new contact; for an Artisan/Promoteur it opens a pending request and records
 // artisan-request:new in the outbox, in the same transaction.
-// Returns ErrEmailTaken if another contact has the email.
+// Returns domain.ErrEmailTaken if another contact has the email.
 func (s *Store) Register(ctx context.Context, c domain.NewContact) (domain.User, error) {
 	var u domain.User
 	err := s.inTx(ctx, func(q *db.Queries) error {
@@ -74,7 +71,7 @@ func (s *Store) Register(ctx context.Context, c domain.NewContact) (domain.User,
 }
 
 // Credentials returns the id and password hash of the contact with this email.
-// Returns ErrNotFound if there is none.
+// Returns domain.ErrNotFound if there is none.
 func (s *Store) Credentials(ctx context.Context, email string) (id int64, passwordHash string, err error) {
 	row, err := s.q.GetCredentialsByEmail(ctx, email)
 	if err != nil {
@@ -83,7 +80,7 @@ func (s *Store) Credentials(ctx context.Context, email string) (id int64, passwo
 	return row.ID, row.PasswordHash, nil
 }
 
-// User returns the contact with its PDG right. Returns ErrNotFound if there is none.
+// User returns the contact with its PDG right. Returns domain.ErrNotFound if there is none.
 func (s *Store) User(ctx context.Context, id int64) (domain.User, error) {
 	row, err := s.q.GetUser(ctx, id)
 	if err != nil {
@@ -142,7 +139,7 @@ func (s *Store) CountPending(ctx context.Context) (int64, error) {
 
 // Approve approves the pending request of contact id, decided by the PDG decidedBy, and records
 // artisan-request:approved in the outbox, in one transaction.
-// Returns ErrNotFound if the contact has no artisan request, ErrConflict if it was already decided.
+// Returns domain.ErrNotFound if the contact has no artisan request, domain.ErrConflict if it was already decided.
 func (s *Store) Approve(ctx context.Context, id, decidedBy int64) (domain.Decision, error) {
 	d, err := s.decide(ctx, id, decidedBy, domain.StatusApproved, nil, func(q *db.Queries, d domain.Decision) error {
 		return events.EmitArtisanRequestApproved(ctx, outbox{q}, events.ArtisanRequestApproved{
@@ -157,7 +154,7 @@ func (s *Store) Approve(ctx context.Context, id, decidedBy int64) (domain.Decisi
 
 // Reject rejects the pending request of contact id, keeping the optional reason, and records
 // artisan-request:rejected in the outbox, in one transaction.
-// Returns ErrNotFound if the contact has no artisan request, ErrConflict if it was already decided.
+// Returns domain.ErrNotFound if the contact has no artisan request, domain.ErrConflict if it was already decided.
 func (s *Store) Reject(ctx context.Context, id, decidedBy int64, reason *string) (domain.Decision, error) {
 	d, err := s.decide(ctx, id, decidedBy, domain.StatusRejected, reason, func(q *db.Queries, d domain.Decision) error {
 		return events.EmitArtisanRequestRejected(ctx, outbox{q}, events.ArtisanRequestRejected{ContactID: d.ContactID})
@@ -179,11 +176,11 @@ func (s *Store) decide(ctx context.Context, id, decidedBy int64, status domain.A
 			current, err := q.GetArtisanStatus(ctx, id)
 			switch {
 			case errors.Is(err, pgx.ErrNoRows) || (err == nil && current == db.ArtisanStatusNone):
-				return ErrNotFound
+				return domain.ErrNotFound
 			case err != nil:
 				return translate("read request status", err)
 			default:
-				return ErrConflict
+				return domain.ErrConflict
 			}
 		}
 		if err != nil {
@@ -196,19 +193,19 @@ func (s *Store) decide(ctx context.Context, id, decidedBy int64, status domain.A
 }
 
 // GrantPDG makes the contact with this email a PDG and returns its id; its connected sockets
-// join the PDG room. Returns ErrNotFound if no contact has the email.
+// join the PDG room. Returns domain.ErrNotFound if no contact has the email.
 func (s *Store) GrantPDG(ctx context.Context, email string) (int64, error) {
 	return s.changeUser(ctx, "grant PDG", func(q *db.Queries) (int64, error) { return q.GrantPDG(ctx, email) })
 }
 
 // RevokePDG removes the PDG right of the contact with this email and returns its id; its
-// connected sockets leave the PDG room. Returns ErrNotFound if that contact is not a PDG.
+// connected sockets leave the PDG room. Returns domain.ErrNotFound if that contact is not a PDG.
 func (s *Store) RevokePDG(ctx context.Context, email string) (int64, error) {
 	return s.changeUser(ctx, "revoke PDG", func(q *db.Queries) (int64, error) { return q.RevokePDG(ctx, email) })
 }
 
 // RevokeTokens invalidates every token of the contact with this email and disconnects its
-// sockets. Returns ErrNotFound if no contact has the email.
+// sockets. Returns domain.ErrNotFound if no contact has the email.
 func (s *Store) RevokeTokens(ctx context.Context, email string) (int64, error) {
 	return s.changeUser(ctx, "revoke tokens", func(q *db.Queries) (int64, error) { return q.BumpTokenVersion(ctx, email) })
 }
@@ -266,16 +263,16 @@ func translate(op string, err error) error {
 	var pgErr *pgconn.PgError
 	var netErr net.Error
 	switch {
-	case errors.Is(err, ErrNotFound), errors.Is(err, ErrConflict), errors.Is(err, ErrEmailTaken), errors.Is(err, ErrUnavailable):
+	case errors.Is(err, domain.ErrNotFound), errors.Is(err, domain.ErrConflict), errors.Is(err, domain.ErrEmailTaken), errors.Is(err, domain.ErrUnavailable):
 		return err
 	case errors.Is(err, pgx.ErrNoRows):
-		return fmt.Errorf("%s: %w", op, ErrNotFound)
+		return fmt.Errorf("%s: %w", op, domain.ErrNotFound)
 	case errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "contacts_email_key":
-		return fmt.Errorf("%s: %w", op, ErrEmailTaken)
+		return fmt.Errorf("%s: %w", op, domain.ErrEmailTaken)
 	case errors.As(err, &pgErr) && (pgErr.Code == "57P01" || pgErr.Code == "57P03" || strings.HasPrefix(pgErr.Code, "08")):
-		return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
+		return fmt.Errorf("%s: %w: %w", op, domain.ErrUnavailable, err)
 	case pgconn.Timeout(err), errors.As(err, &netErr), isConnectError(err):
-		return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
+		return fmt.Errorf("%s: %w: %w", op, domain.ErrUnavailable, err)
 	default:
 		return fmt.Errorf("%s: %w", op, err)
 	}
