@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"artisan-notify/impl/shell"
 )
 
 // Target is one server under test, described by a -target flag.
@@ -134,14 +136,12 @@ func parseEnvFile(s string) map[string]string {
 	return m
 }
 
-// shellQuote quotes s for sh.
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // grantPDG runs the grant command for email. It returns an error with the command's output if it fails.
 func (t *Target) grantPDG(ctx context.Context, email string) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute) // `go run` may compile first
 	defer cancel()
-	cmdline := strings.ReplaceAll(t.Grant, "{email}", shellQuote(email))
+	cmdline := strings.ReplaceAll(t.Grant, "{email}", shell.Quote(email))
 	out, err := exec.CommandContext(ctx, "sh", "-c", cmdline).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("grant %q: %w: %s", cmdline, err, bytes.TrimSpace(out))

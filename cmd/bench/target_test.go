@@ -75,9 +75,3 @@ func TestParseTargetErrors(t *testing.T) {
 		}
 	}
 }
-
-func TestShellQuote(t *testing.T) {
-	if got := shellQuote("a'b"); got != `'a'\''b'` {
-		t.Errorf("shellQuote = %s", got)
-	}
-}
