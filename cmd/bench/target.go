@@ -136,7 +136,6 @@ func parseEnvFile(s string) map[string]string {
 	return m
 }
 
-
 // grantPDG runs the grant command for email. It returns an error with the command's output if it fails.
 func (t *Target) grantPDG(ctx context.Context, email string) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute) // `go run` may compile first
