@@ -5,9 +5,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"artisan-notify/impl/apptest"
-	"artisan-notify/impl/proctest"
-	"artisan-notify/impl/testdb"
+	"github.com/artisan-notify/artisan-notify/impl/apptest"
+	"github.com/artisan-notify/artisan-notify/impl/proctest"
+	"github.com/artisan-notify/artisan-notify/impl/testdb"
 )
 
 // TestBenchSmoke runs the benchmark tool (cmd/bench -smoke: tiny sizes, every scenario) against
@@ -20,7 +20,7 @@ func TestBenchSmoke(t *testing.T) {
 	db := testdb.New(t)
 	srv := proctest.Start(t, apptest.Env(db, "warn"))
 	json := filepath.Join(t.TempDir(), "bench.json")
-	cmd := exec.Command("go", "run", "artisan-notify/cmd/bench", "-smoke", "-json", json,
+	cmd := exec.Command("go", "run", "github.com/artisan-notify/artisan-notify/cmd/bench", "-smoke", "-json", json,
 		"-target", "go="+srv.URL+",grant="+srv.Command("grant-pdg", "{email}")+",db="+db)
 	out, err := cmd.CombinedOutput()
 	t.Logf("cmd/bench -smoke:\n%s", out)

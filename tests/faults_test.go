@@ -23,9 +23,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"artisan-notify/impl/localpg"
-	"artisan-notify/impl/proctest"
-	"artisan-notify/impl/testdb"
+	"github.com/artisan-notify/artisan-notify/impl/localpg"
+	"github.com/artisan-notify/artisan-notify/impl/proctest"
+	"github.com/artisan-notify/artisan-notify/impl/testdb"
 )
 
 // sample is one REST answer under load.

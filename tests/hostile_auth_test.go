@@ -20,10 +20,10 @@ import (
 	"testing"
 	"time"
 
-	"artisan-notify/impl/apptest"
-	"artisan-notify/impl/proctest"
-	"artisan-notify/impl/testdb"
-	"artisan-notify/impl/testredis"
+	"github.com/artisan-notify/artisan-notify/impl/apptest"
+	"github.com/artisan-notify/artisan-notify/impl/proctest"
+	"github.com/artisan-notify/artisan-notify/impl/testdb"
+	"github.com/artisan-notify/artisan-notify/impl/testredis"
 )
 
 // hostileEnv is the environment of a node with the default auth limits.

@@ -19,9 +19,9 @@ import (
 	"testing"
 	"time"
 
-	"artisan-notify/impl/apptest"
-	"artisan-notify/impl/proctest"
-	"artisan-notify/impl/testdb"
+	"github.com/artisan-notify/artisan-notify/impl/apptest"
+	"github.com/artisan-notify/artisan-notify/impl/proctest"
+	"github.com/artisan-notify/artisan-notify/impl/testdb"
 )
 
 const pgBin = "/usr/lib/postgresql/15/bin"

@@ -12,8 +12,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"artisan-notify/impl/proctest"
-	"artisan-notify/impl/testdb"
+	"github.com/artisan-notify/artisan-notify/impl/proctest"
+	"github.com/artisan-notify/artisan-notify/impl/testdb"
 )
 
 // TestHostileRelayLongTransactionDoesNotStallEvents: another session runs BEGIN; SELECT

@@ -26,8 +26,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"artisan-notify/impl/proctest"
-	"artisan-notify/impl/testdb"
+	"github.com/artisan-notify/artisan-notify/impl/proctest"
+	"github.com/artisan-notify/artisan-notify/impl/testdb"
 )
 
 const promDir = "../deploy/prometheus"

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"artisan-notify/impl/apptest"
-	"artisan-notify/impl/proctest"
-	"artisan-notify/impl/testdb"
+	"github.com/artisan-notify/artisan-notify/impl/apptest"
+	"github.com/artisan-notify/artisan-notify/impl/proctest"
+	"github.com/artisan-notify/artisan-notify/impl/testdb"
 )
 
 // TestSoak is the soak: 5,000 connected sockets (4% PDG, 96% Client users, plus one socket per
@@ -31,7 +31,7 @@ func TestSoak(t *testing.T) {
 	json := filepath.Join(t.TempDir(), "soak.json")
 	// 5,000 sockets, 4% of them PDGs (executives are few; every event goes to every PDG socket, so
 	// 80% would be 200,000 deliveries a second, beyond 2 cores), plus the applicants' own sockets.
-	args := []string{"run", "artisan-notify/cmd/bench", "-scenarios", "soak", "-soak-pdg-share", "0.04", "-json", json, "-target", spec}
+	args := []string{"run", "github.com/artisan-notify/artisan-notify/cmd/bench", "-scenarios", "soak", "-soak-pdg-share", "0.04", "-json", json, "-target", spec}
 	args = append(args, strings.Fields(os.Getenv("ARTISAN_SOAK_ARGS"))...)
 	out, err := exec.Command("go", args...).CombinedOutput()
 	t.Logf("cmd/bench -scenarios soak:\n%s", out)

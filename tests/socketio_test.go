@@ -7,9 +7,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"artisan-notify/impl/apptest"
-	"artisan-notify/impl/proctest"
-	"artisan-notify/impl/testdb"
+	"github.com/artisan-notify/artisan-notify/impl/apptest"
+	"github.com/artisan-notify/artisan-notify/impl/proctest"
+	"github.com/artisan-notify/artisan-notify/impl/testdb"
 )
 
 // TestSocketIOContract runs the npm socket.io-client suite (tests/socket) against the server.

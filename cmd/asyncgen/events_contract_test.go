@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"artisan-notify/gen/events"
+	"github.com/artisan-notify/artisan-notify/gen/events"
 )
 
 // recorder is an events.Emitter that keeps what it is given.

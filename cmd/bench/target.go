@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"artisan-notify/impl/shell"
+	"github.com/artisan-notify/artisan-notify/impl/shell"
 )
 
 // Target is one server under test, described by a -target flag.

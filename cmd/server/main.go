@@ -24,12 +24,12 @@ import (
 	"syscall"
 	"text/tabwriter"
 
-	"artisan-notify/impl/app"
-	"artisan-notify/impl/config"
-	"artisan-notify/impl/domain"
-	"artisan-notify/impl/localpg"
-	"artisan-notify/impl/store"
-	"artisan-notify/migrations"
+	"github.com/artisan-notify/artisan-notify/impl/app"
+	"github.com/artisan-notify/artisan-notify/impl/config"
+	"github.com/artisan-notify/artisan-notify/impl/domain"
+	"github.com/artisan-notify/artisan-notify/impl/localpg"
+	"github.com/artisan-notify/artisan-notify/impl/store"
+	"github.com/artisan-notify/artisan-notify/migrations"
 )
 
 // Exit codes.

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"artisan-notify/gen/oas"
-	"artisan-notify/impl/apptest"
+	"github.com/artisan-notify/artisan-notify/gen/oas"
+	"github.com/artisan-notify/artisan-notify/impl/apptest"
 )
 
 // cli runs the command line with env and returns its exit code, stdout and stderr.

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"artisan-notify/gen/oas"
-	"artisan-notify/impl/apptest"
+	"github.com/artisan-notify/artisan-notify/gen/oas"
+	"github.com/artisan-notify/artisan-notify/impl/apptest"
 )
 
 var bg = context.Background()

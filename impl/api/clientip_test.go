@@ -5,7 +5,7 @@ import (
 	"net/netip"
 	"testing"
 
-	"artisan-notify/impl/api"
+	"github.com/artisan-notify/artisan-notify/impl/api"
 )
 
 func TestClientIP(t *testing.T) {

@@ -16,9 +16,9 @@ import (
 	"github.com/ogen-go/ogen/ogenerrors"
 	"github.com/ogen-go/ogen/validate"
 
-	"artisan-notify/gen/oas"
-	"artisan-notify/impl/auth"
-	"artisan-notify/impl/domain"
+	"github.com/artisan-notify/artisan-notify/gen/oas"
+	"github.com/artisan-notify/artisan-notify/impl/auth"
+	"github.com/artisan-notify/artisan-notify/impl/domain"
 )
 
 // Error codes of the contract's error shape.

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"artisan-notify/impl/apptest"
+	"github.com/artisan-notify/artisan-notify/impl/apptest"
 )
 
 // codeOfStatus is the contract's table of error codes.

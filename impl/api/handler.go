@@ -9,9 +9,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"artisan-notify/gen/oas"
-	"artisan-notify/impl/auth"
-	"artisan-notify/impl/domain"
+	"github.com/artisan-notify/artisan-notify/gen/oas"
+	"github.com/artisan-notify/artisan-notify/impl/auth"
+	"github.com/artisan-notify/artisan-notify/impl/domain"
 )
 
 // Service runs the application's flows (domain.Service).

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"artisan-notify/gen/oas"
-	"artisan-notify/impl/apptest"
-	"artisan-notify/impl/testredis"
+	"github.com/artisan-notify/artisan-notify/gen/oas"
+	"github.com/artisan-notify/artisan-notify/impl/apptest"
+	"github.com/artisan-notify/artisan-notify/impl/testredis"
 )
 
 // TestBadRequestMessagesHideInternals: a 400 says what is wrong in the contract's words, never

@@ -17,8 +17,8 @@ import (
 	"strings"
 	"time"
 
-	"artisan-notify/impl/domain"
-	"artisan-notify/impl/ratelimit"
+	"github.com/artisan-notify/artisan-notify/impl/domain"
+	"github.com/artisan-notify/artisan-notify/impl/ratelimit"
 )
 
 type ipKey struct{}

@@ -4,8 +4,8 @@ import (
 	"context"
 	"slices"
 
-	"artisan-notify/gen/oas"
-	"artisan-notify/impl/domain"
+	"github.com/artisan-notify/artisan-notify/gen/oas"
+	"github.com/artisan-notify/artisan-notify/impl/domain"
 )
 
 type userKey struct{}

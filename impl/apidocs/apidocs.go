@@ -7,7 +7,7 @@ import (
 	"io/fs"
 	"net/http"
 
-	artisannotify "artisan-notify"
+	artisannotify "github.com/artisan-notify/artisan-notify"
 )
 
 //go:embed index.html

@@ -9,7 +9,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"artisan-notify/impl/apptest"
+	"github.com/artisan-notify/artisan-notify/impl/apptest"
 )
 
 func get(t *testing.T, url string) (string, http.Header) {

@@ -13,9 +13,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"artisan-notify/impl/app"
-	"artisan-notify/impl/config"
-	"artisan-notify/impl/testdb"
+	"github.com/artisan-notify/artisan-notify/impl/app"
+	"github.com/artisan-notify/artisan-notify/impl/config"
+	"github.com/artisan-notify/artisan-notify/impl/testdb"
 )
 
 func build(t *testing.T, cfg config.Config) *app.Node {

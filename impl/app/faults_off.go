@@ -5,7 +5,7 @@ package app
 import (
 	"log/slog"
 
-	"artisan-notify/gen/events"
+	"github.com/artisan-notify/artisan-notify/gen/events"
 )
 
 // faultHooks returns nil: the shipped binary has no fault injection (see faults_on.go, built with

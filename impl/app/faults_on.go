@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"os"
 
-	"artisan-notify/gen/events"
+	"github.com/artisan-notify/artisan-notify/gen/events"
 )
 
 // faultHooks returns the relay's BeforeDeliver hook of a binary built with -tags faults (the

@@ -17,11 +17,11 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/ogen-go/ogen/ogenerrors"
 
-	"artisan-notify/gen/oas"
-	"artisan-notify/impl/app"
-	"artisan-notify/impl/config"
-	"artisan-notify/impl/store"
-	"artisan-notify/impl/testdb"
+	"github.com/artisan-notify/artisan-notify/gen/oas"
+	"github.com/artisan-notify/artisan-notify/impl/app"
+	"github.com/artisan-notify/artisan-notify/impl/config"
+	"github.com/artisan-notify/artisan-notify/impl/store"
+	"github.com/artisan-notify/artisan-notify/impl/testdb"
 )
 
 // Secret is the JWT secret of test servers.

@@ -3,7 +3,7 @@ package auth_test
 import (
 	"testing"
 
-	"artisan-notify/impl/auth"
+	"github.com/artisan-notify/artisan-notify/impl/auth"
 )
 
 func BenchmarkVerify(b *testing.B) {

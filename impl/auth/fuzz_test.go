@@ -7,7 +7,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"artisan-notify/impl/auth"
+	"github.com/artisan-notify/artisan-notify/impl/auth"
 )
 
 // FuzzVerify: no input panics, every refusal wraps ErrInvalidToken, and an accepted token

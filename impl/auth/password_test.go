@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"artisan-notify/impl/auth"
+	"github.com/artisan-notify/artisan-notify/impl/auth"
 )
 
 // fastArgon2 keeps tests quick; the format and checks are the same as with OWASPArgon2.

@@ -13,7 +13,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"artisan-notify/impl/auth"
+	"github.com/artisan-notify/artisan-notify/impl/auth"
 )
 
 const (

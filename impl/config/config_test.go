@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"artisan-notify/impl/config"
+	"github.com/artisan-notify/artisan-notify/impl/config"
 )
 
 const dataDir = "/var/lib/artisan-notify/pg"

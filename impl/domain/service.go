@@ -8,7 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"artisan-notify/impl/auth"
+	"github.com/artisan-notify/artisan-notify/impl/auth"
 )
 
 // Store is the storage the flows need. Each method is one transaction; its errors are this

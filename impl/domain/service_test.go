@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"artisan-notify/impl/auth"
-	"artisan-notify/impl/domain"
+	"github.com/artisan-notify/artisan-notify/impl/auth"
+	"github.com/artisan-notify/artisan-notify/impl/domain"
 )
 
 // fakeStore keeps contacts in memory.

@@ -16,8 +16,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"artisan-notify/impl/localpg"
-	"artisan-notify/impl/proctest"
+	"github.com/artisan-notify/artisan-notify/impl/localpg"
+	"github.com/artisan-notify/artisan-notify/impl/proctest"
 )
 
 // pgAccount returns the credential PostgreSQL runs with for a new cluster: nil

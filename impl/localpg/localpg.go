@@ -50,7 +50,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"artisan-notify/impl/shell"
+	"github.com/artisan-notify/artisan-notify/impl/shell"
 )
 
 // superuser is the role initdb creates and URL connects as (trust auth over

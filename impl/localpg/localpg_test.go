@@ -12,7 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"artisan-notify/impl/localpg"
+	"github.com/artisan-notify/artisan-notify/impl/localpg"
 )
 
 // testDir returns a fresh directory the postgres user can enter when the test

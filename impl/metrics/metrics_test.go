@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"artisan-notify/gen/oas"
-	"artisan-notify/impl/apptest"
+	"github.com/artisan-notify/artisan-notify/gen/oas"
+	"github.com/artisan-notify/artisan-notify/impl/apptest"
 )
 
 // scrape returns the samples of /metrics by "name{labels}" (labels as the exposition writes them).

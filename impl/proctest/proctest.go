@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"artisan-notify/impl/shell"
+	"github.com/artisan-notify/artisan-notify/impl/shell"
 )
 
 // Binary builds cmd/server once per test process (CGO_ENABLED=0, as make build) and returns its
@@ -67,7 +67,7 @@ func goBuild(tags string) (string, error) {
 	}
 	path := filepath.Join(dir, "server")
 	// As make build does: one static binary (CGO off).
-	cmd := exec.Command("go", "build", "-trimpath", "-tags", tags, "-o", path, "artisan-notify/cmd/server")
+	cmd := exec.Command("go", "build", "-trimpath", "-tags", tags, "-o", path, "github.com/artisan-notify/artisan-notify/cmd/server")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build -tags %q: %v\n%s", tags, err, out)

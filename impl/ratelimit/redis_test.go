@@ -11,8 +11,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"artisan-notify/impl/ratelimit"
-	"artisan-notify/impl/testredis"
+	"github.com/artisan-notify/artisan-notify/impl/ratelimit"
+	"github.com/artisan-notify/artisan-notify/impl/testredis"
 )
 
 func TestSharedLimitAcrossNodes(t *testing.T) {

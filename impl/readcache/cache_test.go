@@ -7,11 +7,11 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"artisan-notify/gen/events"
-	"artisan-notify/impl/domain"
-	"artisan-notify/impl/readcache"
-	"artisan-notify/impl/store"
-	"artisan-notify/impl/testdb"
+	"github.com/artisan-notify/artisan-notify/gen/events"
+	"github.com/artisan-notify/artisan-notify/impl/domain"
+	"github.com/artisan-notify/artisan-notify/impl/readcache"
+	"github.com/artisan-notify/artisan-notify/impl/store"
+	"github.com/artisan-notify/artisan-notify/impl/testdb"
 )
 
 // newStore returns a store on a fresh database.

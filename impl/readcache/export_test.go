@@ -3,7 +3,7 @@ package readcache
 import (
 	"context"
 
-	"artisan-notify/impl/domain"
+	"github.com/artisan-notify/artisan-notify/impl/domain"
 )
 
 // UserLoadedThen is User through the read cache, with then run after the database read and

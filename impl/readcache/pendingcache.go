@@ -4,7 +4,7 @@ import (
 	"sync"
 	"time"
 
-	"artisan-notify/impl/domain"
+	"github.com/artisan-notify/artisan-notify/impl/domain"
 )
 
 // pendingCache keeps the pending count and the first pages of pending requests, which every

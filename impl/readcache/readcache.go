@@ -7,8 +7,8 @@ import (
 	"context"
 	"time"
 
-	"artisan-notify/gen/events"
-	"artisan-notify/impl/domain"
+	"github.com/artisan-notify/artisan-notify/gen/events"
+	"github.com/artisan-notify/artisan-notify/impl/domain"
 )
 
 // Store is a domain.Store whose reads of users and pending requests are cached for up to a TTL.

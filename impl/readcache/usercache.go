@@ -4,7 +4,7 @@ import (
 	"sync"
 	"time"
 
-	"artisan-notify/impl/domain"
+	"github.com/artisan-notify/artisan-notify/impl/domain"
 )
 
 // userCache keeps recently loaded users, so that an authenticated request or handshake costs

@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"artisan-notify/gen/events"
-	"artisan-notify/impl/domain"
-	"artisan-notify/impl/readcache"
+	"github.com/artisan-notify/artisan-notify/gen/events"
+	"github.com/artisan-notify/artisan-notify/impl/domain"
+	"github.com/artisan-notify/artisan-notify/impl/readcache"
 )
 
 // A load that read the user before a revocation, and finishes after the relay dropped the user,

@@ -37,8 +37,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"artisan-notify/gen/db"
-	"artisan-notify/gen/events"
+	"github.com/artisan-notify/artisan-notify/gen/db"
+	"github.com/artisan-notify/artisan-notify/gen/events"
 )
 
 // Deliverer sends a message to the local sockets.

@@ -14,10 +14,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"artisan-notify/gen/db"
-	"artisan-notify/gen/events"
-	"artisan-notify/impl/relay"
-	"artisan-notify/impl/testdb"
+	"github.com/artisan-notify/artisan-notify/gen/db"
+	"github.com/artisan-notify/artisan-notify/gen/events"
+	"github.com/artisan-notify/artisan-notify/impl/relay"
+	"github.com/artisan-notify/artisan-notify/impl/testdb"
 )
 
 // recorder is a Deliverer that remembers what it got.

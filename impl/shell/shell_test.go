@@ -4,7 +4,7 @@ import (
 	"os/exec"
 	"testing"
 
-	"artisan-notify/impl/shell"
+	"github.com/artisan-notify/artisan-notify/impl/shell"
 )
 
 func TestQuote(t *testing.T) {

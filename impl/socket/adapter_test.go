@@ -9,7 +9,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"artisan-notify/gen/events"
+	"github.com/artisan-notify/artisan-notify/gen/events"
 )
 
 // rawConnect opens an Engine.IO websocket and sends the Socket.IO connect packet with auth; it

@@ -14,9 +14,9 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"artisan-notify/gen/events"
-	"artisan-notify/impl/auth"
-	"artisan-notify/impl/domain"
+	"github.com/artisan-notify/artisan-notify/gen/events"
+	"github.com/artisan-notify/artisan-notify/impl/auth"
+	"github.com/artisan-notify/artisan-notify/impl/domain"
 )
 
 // fakeAuth accepts every token: "pdg" is contact 1 (a PDG), anything else contact 2.

@@ -15,8 +15,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"artisan-notify/gen/events"
-	"artisan-notify/impl/domain"
+	"github.com/artisan-notify/artisan-notify/gen/events"
+	"github.com/artisan-notify/artisan-notify/impl/domain"
 )
 
 func newGuardedServer(t *testing.T, l Limits) (*Server, string) {

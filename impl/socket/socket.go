@@ -17,9 +17,9 @@ import (
 	sio "github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 
-	"artisan-notify/gen/events"
-	"artisan-notify/impl/auth"
-	"artisan-notify/impl/domain"
+	"github.com/artisan-notify/artisan-notify/gen/events"
+	"github.com/artisan-notify/artisan-notify/impl/auth"
+	"github.com/artisan-notify/artisan-notify/impl/domain"
 )
 
 // Tokens verifies access tokens.

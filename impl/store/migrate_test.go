@@ -10,9 +10,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"artisan-notify/impl/store"
-	"artisan-notify/impl/testdb"
-	"artisan-notify/migrations"
+	"github.com/artisan-notify/artisan-notify/impl/store"
+	"github.com/artisan-notify/artisan-notify/impl/testdb"
+	"github.com/artisan-notify/artisan-notify/migrations"
 )
 
 // emptyDB returns a pool on a fresh database with an empty public schema (no tables, no

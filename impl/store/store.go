@@ -15,9 +15,9 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"artisan-notify/gen/db"
-	"artisan-notify/gen/events"
-	"artisan-notify/impl/domain"
+	"github.com/artisan-notify/artisan-notify/gen/db"
+	"github.com/artisan-notify/artisan-notify/gen/events"
+	"github.com/artisan-notify/artisan-notify/impl/domain"
 )
 
 // Store is the PostgreSQL-backed storage.

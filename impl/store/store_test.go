@@ -7,9 +7,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"artisan-notify/impl/domain"
-	"artisan-notify/impl/store"
-	"artisan-notify/impl/testdb"
+	"github.com/artisan-notify/artisan-notify/impl/domain"
+	"github.com/artisan-notify/artisan-notify/impl/store"
+	"github.com/artisan-notify/artisan-notify/impl/testdb"
 )
 
 // Register, User and PDGs give the same user (one mapping of the contact rows); decisions and

@@ -21,9 +21,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"artisan-notify/impl/localpg"
-	"artisan-notify/impl/store"
-	"artisan-notify/migrations"
+	"github.com/artisan-notify/artisan-notify/impl/localpg"
+	"github.com/artisan-notify/artisan-notify/impl/store"
+	"github.com/artisan-notify/artisan-notify/migrations"
 )
 
 // templateLock serializes template creation across test processes.
