@@ -1,6 +1,6 @@
 import createClient, { type Client } from "openapi-fetch";
 import type { BaseQueryFn } from "@reduxjs/toolkit/query";
-import type { components, paths } from "../gen/api";
+import type { components, paths } from "@artisan-notify/client";
 
 export type User = components["schemas"]["User"];
 export type ArtisanRequest = components["schemas"]["ArtisanRequest"];

@@ -1,8 +1,9 @@
-// The one place that imports the generated Socket.IO event map (src/gen/events.ts, from ../asyncapi.yaml).
+// The one place that imports the Socket.IO event map (generated from ../asyncapi.yaml into the
+// @artisan-notify/client package, clients/typescript).
 export type {
   ArtisanRequestApproved,
   ArtisanRequestNew,
   ArtisanRequestRejected,
   ClientToServerEvents,
   ServerToClientEvents,
-} from "../gen/events";
+} from "@artisan-notify/client";

@@ -1,3 +1,0 @@
-package web
-
-//go:generate npm --prefix . run --silent gen
