@@ -1,5 +1,5 @@
 // Package artisannotify holds the go:generate lines that regenerate everything under gen/
-// (and the TypeScript types under web/src/gen) from the contracts at the root of the repository.
+// (and the TypeScript types under clients/typescript/src/gen) from the contracts at the root of the repository.
 //
 //	go generate ./...
 package artisannotify

@@ -21,7 +21,7 @@
 //   any other keyword                   warning             warning
 //
 // A narrowed enum of a server-sent field is breaking too: the clients' types are generated from
-// the contract (web/src/gen/events.ts), and code that names the removed value stops compiling.
+// the contract (clients/typescript/src/gen/events.ts), and code that names the removed value stops compiling.
 //
 // Before the diff, each document is reduced to what clients see: dereferenced, channels keyed
 // by address and messages by event name (so renaming an event is a removed event, and renaming

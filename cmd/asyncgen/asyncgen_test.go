@@ -234,13 +234,13 @@ func TestGeneratedFilesAreUpToDate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for path, want := range map[string][]byte{"../../gen/events/events_gen.go": goSrc, "../../web/src/gen/events.ts": tsSrc} {
+	for path, want := range map[string][]byte{"../../gen/events/events_gen.go": goSrc, "../../clients/typescript/src/gen/events.ts": tsSrc} {
 		got, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(got, want) {
-			t.Errorf("%s is stale: run go generate ./... (go run ./cmd/asyncgen -in asyncapi.yaml -go gen/events/events_gen.go -ts web/src/gen/events.ts)", path)
+			t.Errorf("%s is stale: run go generate ./... (go run ./cmd/asyncgen -in asyncapi.yaml -go gen/events/events_gen.go -ts clients/typescript/src/gen/events.ts)", path)
 		}
 	}
 }

@@ -1,7 +1,7 @@
 // Command asyncgen generates the Go package and the TypeScript types of our Socket.IO events
 // from an AsyncAPI 3 document:
 //
-//	go run ./cmd/asyncgen -in asyncapi.yaml -go gen/events/events_gen.go -ts web/src/gen/events.ts -html gen/docs/events.html
+//	go run ./cmd/asyncgen -in asyncapi.yaml -go gen/events/events_gen.go -ts clients/typescript/src/gen/events.ts -html gen/docs/events.html
 //
 // -html writes a self-contained HTML page of the events (rooms, payloads, examples, handshake).
 //
