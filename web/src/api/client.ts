@@ -1,18 +1,19 @@
 import createClient, { type Client } from "openapi-fetch";
 import type { BaseQueryFn } from "@reduxjs/toolkit/query";
-import type { components, paths } from "@artisan-notify/client";
+import type { AccountType, ErrorResponse as ErrorBody, paths } from "@artisan-notify/client";
 
-export type User = components["schemas"]["User"];
-export type ArtisanRequest = components["schemas"]["ArtisanRequest"];
-export type ArtisanStatus = components["schemas"]["ArtisanStatus"];
-export type AccountType = components["schemas"]["AccountType"];
-export type RegisterRequest = components["schemas"]["RegisterRequest"];
-export type LoginRequest = components["schemas"]["LoginRequest"];
-export type AuthResponse = components["schemas"]["AuthResponse"];
-export type ArtisanRequestList = components["schemas"]["ArtisanRequestList"];
-export type ApproveResponse = components["schemas"]["ApproveResponse"];
-export type RejectResponse = components["schemas"]["RejectResponse"];
-type ErrorBody = components["schemas"]["Error"];
+export type {
+  AccountType,
+  ApproveResponse,
+  ArtisanRequest,
+  ArtisanRequestList,
+  ArtisanStatus,
+  AuthResponse,
+  LoginRequest,
+  RegisterRequest,
+  RejectResponse,
+  User,
+} from "@artisan-notify/client";
 
 export const ACCOUNT_TYPES: readonly AccountType[] = ["Client", "Artisan/Promoteur"];
 
