@@ -44,10 +44,12 @@ type Limit struct {
 }
 
 // DefaultLimit is one hash per CPU (argon2id with p=1 keeps one core busy, so more concurrent
-// hashes only add memory), a queue of 4 per CPU and a wait of at most 2 s.
+// hashes only add memory), a queue of 32 per CPU (a waiting request holds no hash memory: the
+// queue is bounded in time by MaxWait more than by its length) and a wait of at most 5 s (a
+// login that waits beats a login refused; under a flood the queue still empties within MaxWait).
 func DefaultLimit() Limit {
 	n := runtime.GOMAXPROCS(0)
-	return Limit{Concurrent: n, Queue: 4 * n, MaxWait: 2 * time.Second}
+	return Limit{Concurrent: n, Queue: 32 * n, MaxWait: 5 * time.Second}
 }
 
 // Passwords hashes and verifies passwords with argon2id, in the PHC string format.

@@ -221,7 +221,7 @@ func TestPasswordQueueWaitsForATurn(t *testing.T) {
 
 func TestPasswordDefaultLimit(t *testing.T) {
 	l := auth.DefaultLimit()
-	if n := runtime.GOMAXPROCS(0); l.Concurrent != n || l.Queue != 4*n || l.MaxWait <= 0 || l.MaxWait > 5*time.Second {
+	if n := runtime.GOMAXPROCS(0); l.Concurrent != n || l.Queue != 32*n || l.MaxWait <= 0 || l.MaxWait > 5*time.Second {
 		t.Errorf("DefaultLimit = %+v, want %d concurrent, a queue of %d and a short wait", l, n, 4*n)
 	}
 }

@@ -45,7 +45,7 @@ type Config struct {
 	// valid token) this long after its handshake (SOCKET_CONNECT_TIMEOUT).
 	SocketConnectTimeout time.Duration
 	// HashConcurrency bounds the password hashes running at once (HASH_CONCURRENCY, default one
-	// per CPU: argon2id takes 19 MiB each); HashQueue more may wait (HASH_QUEUE, default 4 per
+	// per CPU: argon2id takes 19 MiB each); HashQueue more may wait (HASH_QUEUE, default 32 per
 	// CPU), each at most HashMaxWait (HASH_MAX_WAIT); past that 503 with Retry-After.
 	HashConcurrency int
 	HashQueue       int
@@ -101,7 +101,7 @@ func Load(getenv func(string) string, defaultDataDir func(xdgDataHome string) st
 		SocketConnectTimeout:      10 * time.Second,
 		BodyReadTimeout:           15 * time.Second,
 		HashConcurrency:           runtime.GOMAXPROCS(0),
-		HashMaxWait:               2 * time.Second,
+		HashMaxWait:               5 * time.Second,
 		MetricsAddr:               getenv("METRICS_ADDR"),
 		PprofAddr:                 getenv("PPROF_ADDR"),
 		GOGC:                      getenv("GOGC"),
@@ -192,7 +192,7 @@ func Load(getenv func(string) string, defaultDataDir func(xdgDataHome string) st
 		c.HashConcurrency = n
 	}
 	if getenv("HASH_QUEUE") == "" {
-		c.HashQueue = 4 * c.HashConcurrency
+		c.HashQueue = 32 * c.HashConcurrency
 	}
 	for _, v := range []struct{ name, addr, example string }{
 		{"METRICS_ADDR", c.MetricsAddr, "127.0.0.1:9100"}, {"PPROF_ADDR", c.PprofAddr, "127.0.0.1:6060"},
