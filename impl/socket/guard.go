@@ -123,22 +123,16 @@ func (g *guard) release(ip string) {
 // opened is called for each new Engine.IO session: it takes the handshake's slot and closes the
 // session if no Socket.IO CONNECT succeeds within the connect timeout.
 func (g *guard) opened(conn engine.Socket) {
-	var ip string
+	// Every handshake came through wrap, whose slot this session takes over.
 	var sl *slot
 	if hc := conn.Request(); hc != nil && hc.Request() != nil {
 		sl, _ = hc.Request().Context().Value(slotKey{}).(*slot)
 	}
 	if sl == nil || !sl.claimed.CompareAndSwap(false, true) {
-		// Not admitted by wrap (cannot happen through Handler): count it anyway.
-		if hc := conn.Request(); hc != nil && hc.Request() != nil {
-			ip = g.clientIP(hc.Request())
-		}
-		g.mu.Lock()
-		g.perIP[ip]++
-		g.mu.Unlock()
-	} else {
-		ip = sl.ip
+		conn.Close(true) // not admitted: cannot happen through Handler
+		return
 	}
+	ip := sl.ip
 	s := &session{ip: ip}
 	id := conn.Id()
 	g.mu.Lock()
@@ -179,6 +173,16 @@ func (g *guard) connected(id string) {
 	if s != nil {
 		s.connected.Store(true)
 	}
+}
+
+// remote returns the client address of the Engine.IO session id ("" when unknown).
+func (g *guard) remote(id string) string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if s := g.conns[id]; s != nil {
+		return s.ip
+	}
+	return ""
 }
 
 // sessions returns the number of open Engine.IO sessions.

@@ -172,10 +172,7 @@ func directOrigin(r *http.Request) string {
 }
 
 func (s *Server) authenticate(sock *sio.Socket, next func(*sio.ExtendedError)) {
-	remote := sock.Handshake().Address
-	if r := sock.Conn().Request(); r != nil && r.Request() != nil {
-		remote = s.guard.clientIP(r.Request())
-	}
+	remote := s.guard.remote(sock.Conn().Id())
 	deny := func(reason string, attrs ...any) {
 		s.log.Info("socket auth failed", append([]any{"reason", reason, "remote", remote}, attrs...)...)
 		next(sio.NewExtendedError("unauthorized", nil))
