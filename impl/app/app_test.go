@@ -18,13 +18,20 @@ import (
 	"github.com/artisan-notify/artisan-notify/impl/testdb"
 )
 
-func build(t *testing.T, cfg config.Config) *app.Node {
-	t.Helper()
-	pool, err := pgxpool.New(context.Background(), testdb.New(t))
+func build(tb testing.TB, cfg config.Config) *app.Node {
+	tb.Helper()
+	n, _ := buildOn(tb, cfg)
+	return n
+}
+
+// buildOn builds a node on a fresh database and returns it with the database's pool.
+func buildOn(tb testing.TB, cfg config.Config) (*app.Node, *pgxpool.Pool) {
+	tb.Helper()
+	pool, err := pgxpool.New(context.Background(), testdb.New(tb))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(pool.Close)
+	tb.Cleanup(pool.Close)
 	cfg.JWTSecret = []byte("test-secret-0123456789abcdef0123456789")
 	cfg.FrontendURL = "http://frontend.test"
 	cfg.MaxBodyBytes = 64 << 10
@@ -32,10 +39,10 @@ func build(t *testing.T, cfg config.Config) *app.Node {
 	cfg.NodeID = "test"
 	n, err := app.Build(cfg, pool, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(n.Close)
-	return n
+	tb.Cleanup(n.Close)
+	return n, pool
 }
 
 // The node's handler, built without listening: the REST API is mounted once and gets every /api/
