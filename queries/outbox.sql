@@ -1,6 +1,7 @@
 -- name: InsertOutbox :exec
--- InsertOutbox records an event in the caller's transaction.
-INSERT INTO outbox (event, rooms, payload) VALUES (@event, @rooms, @payload);
+-- InsertOutbox records an event in the caller's transaction, with the trace context of the
+-- operation that caused it (NULL when not traced).
+INSERT INTO outbox (event, rooms, payload, trace_context) VALUES (@event, @rooms, @payload, sqlc.narg(trace_context));
 
 -- name: CurrentSnapshot :one
 -- CurrentSnapshot returns the current snapshot: every transaction below xmax that is not in
@@ -14,7 +15,7 @@ FROM pg_current_snapshot() AS s;
 -- ListOutboxFinished returns the committed events of the transactions in [from_tx, to_tx) or in
 -- earlier (a list of ids), except those of the transactions still in progress (a list of ids),
 -- in transaction id order, then in write order within a transaction.
-SELECT id, tx, event, rooms, payload, created_at
+SELECT id, tx, event, rooms, payload, created_at, trace_context
 FROM outbox
 WHERE ((tx >= @from_tx AND tx < @to_tx) OR tx = ANY(@earlier::bigint[]))
   AND tx <> ALL(@in_progress::bigint[])

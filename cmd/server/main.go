@@ -29,6 +29,7 @@ import (
 	"github.com/artisan-notify/artisan-notify/impl/domain"
 	"github.com/artisan-notify/artisan-notify/impl/localpg"
 	"github.com/artisan-notify/artisan-notify/impl/store"
+	"github.com/artisan-notify/artisan-notify/impl/tracing"
 	"github.com/artisan-notify/artisan-notify/migrations"
 )
 
@@ -121,7 +122,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stderr, err)
 		return exitUsage
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	// Records logged in a traced request or delivery carry its trace_id and span_id.
+	log := slog.New(tracing.LogHandler(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel})))
 	if name != "serve" {
 		log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}

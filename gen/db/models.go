@@ -121,12 +121,13 @@ type Employee struct {
 }
 
 type Outbox struct {
-	ID        int64
-	Tx        int64
-	Event     string
-	Rooms     []string
-	Payload   []byte
-	CreatedAt time.Time
+	ID           int64
+	Tx           int64
+	Event        string
+	Rooms        []string
+	Payload      []byte
+	CreatedAt    time.Time
+	TraceContext *string
 }
 
 type RelayProgress struct {

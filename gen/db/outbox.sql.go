@@ -48,23 +48,30 @@ func (q *Queries) GetRelayProgress(ctx context.Context, nodeID string) (GetRelay
 }
 
 const insertOutbox = `-- name: InsertOutbox :exec
-INSERT INTO outbox (event, rooms, payload) VALUES ($1, $2, $3)
+INSERT INTO outbox (event, rooms, payload, trace_context) VALUES ($1, $2, $3, $4)
 `
 
 type InsertOutboxParams struct {
-	Event   string
-	Rooms   []string
-	Payload []byte
+	Event        string
+	Rooms        []string
+	Payload      []byte
+	TraceContext *string
 }
 
-// InsertOutbox records an event in the caller's transaction.
+// InsertOutbox records an event in the caller's transaction, with the trace context of the
+// operation that caused it (NULL when not traced).
 func (q *Queries) InsertOutbox(ctx context.Context, arg InsertOutboxParams) error {
-	_, err := q.db.Exec(ctx, insertOutbox, arg.Event, arg.Rooms, arg.Payload)
+	_, err := q.db.Exec(ctx, insertOutbox,
+		arg.Event,
+		arg.Rooms,
+		arg.Payload,
+		arg.TraceContext,
+	)
 	return err
 }
 
 const listOutboxFinished = `-- name: ListOutboxFinished :many
-SELECT id, tx, event, rooms, payload, created_at
+SELECT id, tx, event, rooms, payload, created_at, trace_context
 FROM outbox
 WHERE ((tx >= $1 AND tx < $2) OR tx = ANY($3::bigint[]))
   AND tx <> ALL($4::bigint[])
@@ -102,6 +109,7 @@ func (q *Queries) ListOutboxFinished(ctx context.Context, arg ListOutboxFinished
 			&i.Rooms,
 			&i.Payload,
 			&i.CreatedAt,
+			&i.TraceContext,
 		); err != nil {
 			return nil, err
 		}

@@ -8,9 +8,11 @@ import (
 	"github.com/go-faster/errors"
 	"github.com/go-faster/jx"
 	ht "github.com/ogen-go/ogen/http"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
 
-func encodeApproveArtisanRequestResponse(response *ApproveResponse, w http.ResponseWriter) error {
+func encodeApproveArtisanRequestResponse(response *ApproveResponse, w http.ResponseWriter, span trace.Span) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(200)
 
@@ -23,7 +25,7 @@ func encodeApproveArtisanRequestResponse(response *ApproveResponse, w http.Respo
 	return nil
 }
 
-func encodeCountArtisanRequestsResponse(response *Count, w http.ResponseWriter) error {
+func encodeCountArtisanRequestsResponse(response *Count, w http.ResponseWriter, span trace.Span) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(200)
 
@@ -36,7 +38,7 @@ func encodeCountArtisanRequestsResponse(response *Count, w http.ResponseWriter) 
 	return nil
 }
 
-func encodeGetMeResponse(response *User, w http.ResponseWriter) error {
+func encodeGetMeResponse(response *User, w http.ResponseWriter, span trace.Span) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(200)
 
@@ -49,7 +51,7 @@ func encodeGetMeResponse(response *User, w http.ResponseWriter) error {
 	return nil
 }
 
-func encodeHealthzResponse(response *Health, w http.ResponseWriter) error {
+func encodeHealthzResponse(response *Health, w http.ResponseWriter, span trace.Span) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(200)
 
@@ -62,7 +64,7 @@ func encodeHealthzResponse(response *Health, w http.ResponseWriter) error {
 	return nil
 }
 
-func encodeListArtisanRequestsResponse(response *ArtisanRequestList, w http.ResponseWriter) error {
+func encodeListArtisanRequestsResponse(response *ArtisanRequestList, w http.ResponseWriter, span trace.Span) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(200)
 
@@ -75,7 +77,7 @@ func encodeListArtisanRequestsResponse(response *ArtisanRequestList, w http.Resp
 	return nil
 }
 
-func encodeLoginResponse(response *AuthResponse, w http.ResponseWriter) error {
+func encodeLoginResponse(response *AuthResponse, w http.ResponseWriter, span trace.Span) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(200)
 
@@ -88,13 +90,13 @@ func encodeLoginResponse(response *AuthResponse, w http.ResponseWriter) error {
 	return nil
 }
 
-func encodeLogoutResponse(response *LogoutNoContent, w http.ResponseWriter) error {
+func encodeLogoutResponse(response *LogoutNoContent, w http.ResponseWriter, span trace.Span) error {
 	w.WriteHeader(204)
 
 	return nil
 }
 
-func encodeReadyzResponse(response *Health, w http.ResponseWriter) error {
+func encodeReadyzResponse(response *Health, w http.ResponseWriter, span trace.Span) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(200)
 
@@ -107,7 +109,7 @@ func encodeReadyzResponse(response *Health, w http.ResponseWriter) error {
 	return nil
 }
 
-func encodeRegisterResponse(response *AuthResponse, w http.ResponseWriter) error {
+func encodeRegisterResponse(response *AuthResponse, w http.ResponseWriter, span trace.Span) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(201)
 
@@ -120,7 +122,7 @@ func encodeRegisterResponse(response *AuthResponse, w http.ResponseWriter) error
 	return nil
 }
 
-func encodeRejectArtisanRequestResponse(response *RejectResponse, w http.ResponseWriter) error {
+func encodeRejectArtisanRequestResponse(response *RejectResponse, w http.ResponseWriter, span trace.Span) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(200)
 
@@ -133,7 +135,7 @@ func encodeRejectArtisanRequestResponse(response *RejectResponse, w http.Respons
 	return nil
 }
 
-func encodeErrorResponse(response *ErrorStatusCode, w http.ResponseWriter) error {
+func encodeErrorResponse(response *ErrorStatusCode, w http.ResponseWriter, span trace.Span) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	code := response.StatusCode
 	if code == 0 {
@@ -141,6 +143,9 @@ func encodeErrorResponse(response *ErrorStatusCode, w http.ResponseWriter) error
 		code = http.StatusOK
 	}
 	w.WriteHeader(code)
+	if code >= http.StatusInternalServerError {
+		span.SetStatus(codes.Error, http.StatusText(code))
+	}
 
 	e := new(jx.Encoder)
 	response.Response.Encode(e)

@@ -11,14 +11,18 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/artisan-notify/artisan-notify/gen/oas"
@@ -34,6 +38,7 @@ import (
 	"github.com/artisan-notify/artisan-notify/impl/relay"
 	"github.com/artisan-notify/artisan-notify/impl/socket"
 	"github.com/artisan-notify/artisan-notify/impl/store"
+	"github.com/artisan-notify/artisan-notify/impl/tracing"
 	"github.com/artisan-notify/artisan-notify/migrations"
 )
 
@@ -59,6 +64,11 @@ func (a *App) Addr() string { return a.addr }
 // Database opens the configured database: DATABASE_URL, or a private local PostgreSQL.
 // The returned stop function stops what it started.
 func Database(ctx context.Context, cfg config.Config, log *slog.Logger) (*pgxpool.Pool, func(), error) {
+	return database(ctx, cfg, log, nil)
+}
+
+// database is Database with queries traced by tracer (none when nil).
+func database(ctx context.Context, cfg config.Config, log *slog.Logger, tracer pgx.QueryTracer) (*pgxpool.Pool, func(), error) {
 	url := cfg.DatabaseURL
 	stopLocal := func() {}
 	if url == "" {
@@ -89,6 +99,9 @@ func Database(ctx context.Context, cfg config.Config, log *slog.Logger) (*pgxpoo
 	if _, ok := pcfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"]; !ok {
 		pcfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = "60s"
 	}
+	if tracer != nil {
+		pcfg.ConnConfig.Tracer = tracer
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		stopLocal()
@@ -100,7 +113,24 @@ func Database(ctx context.Context, cfg config.Config, log *slog.Logger) (*pgxpoo
 // Run opens and migrates the database, builds the node and serves until ctx is cancelled, then
 // shuts down gracefully.
 func (a *App) Run(ctx context.Context) error {
-	pool, closeDB, err := Database(ctx, a.cfg, a.log)
+	tr, err := tracing.New(ctx, tracing.Options{Endpoint: a.cfg.TracesEndpoint, NodeID: a.cfg.NodeID, Version: buildVersion()}, a.log)
+	if err != nil {
+		return err
+	}
+	var queries pgx.QueryTracer
+	if tr.Enabled() {
+		a.log.Info("tracing on", "endpoint", a.cfg.TracesEndpoint)
+		queries = tracing.QueryTracer{}
+	}
+	// Deferred first, so run last: the spans of the shutdown itself are exported too.
+	defer func() {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tracing.ShutdownTimeout)
+		defer cancel()
+		if err := tr.Shutdown(fctx); err != nil {
+			a.log.Warn("tracing: spans lost at shutdown", "err", err)
+		}
+	}()
+	pool, closeDB, err := database(ctx, a.cfg, a.log, queries)
 	if err != nil {
 		return err
 	}
@@ -112,7 +142,7 @@ func (a *App) Run(ctx context.Context) error {
 	if len(applied) > 0 {
 		a.log.Info("migrations applied", "versions", applied)
 	}
-	n, err := Build(a.cfg, pool, a.log)
+	n, err := Build(a.cfg, pool, a.log, tr.TracerProvider())
 	if err != nil {
 		return err
 	}
@@ -136,9 +166,13 @@ type Node struct {
 }
 
 // Build wires a node on pool, whose database is migrated: every component gets its
-// dependencies, nothing listens and the relay does not run yet. It returns an error if the
-// configuration cannot be applied (REDIS_URL, the hasher's limits).
-func Build(cfg config.Config, pool *pgxpool.Pool, log *slog.Logger) (*Node, error) {
+// dependencies, nothing listens and the relay does not run yet. tp records the REST
+// operations' and the relay's spans (nil: none). It returns an error if the configuration
+// cannot be applied (REDIS_URL, the hasher's limits).
+func Build(cfg config.Config, pool *pgxpool.Pool, log *slog.Logger, tp trace.TracerProvider) (*Node, error) {
+	if tp == nil {
+		tp = tracing.Off().TracerProvider()
+	}
 	n := &Node{}
 	m := metrics.New(prometheus.NewRegistry())
 	m.Pool(pool)
@@ -154,6 +188,8 @@ func Build(cfg config.Config, pool *pgxpool.Pool, log *slog.Logger) (*Node, erro
 		oas.WithErrorHandler(n.api.HandleError),
 		oas.WithNotFound(api.NotFound),
 		oas.WithMethodNotAllowed(api.MethodNotAllowed),
+		// A span per operation; the HTTP metrics are Prometheus's (impl/metrics), not ogen's.
+		oas.WithTracerProvider(tp), oas.WithMeterProvider(metricnoop.NewMeterProvider()),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("build REST server: %w", err)
@@ -192,7 +228,7 @@ func Build(cfg config.Config, pool *pgxpool.Pool, log *slog.Logger) (*Node, erro
 	}, tokens, st, log)
 	m.Sockets(n.sockets)
 	ro := relay.Options{NodeID: cfg.NodeID, Retention: cfg.OutboxRetention, ReplayDelay: 3 * time.Second, Observer: m,
-		BeforeDeliver: faultHooks(os.Getenv, log)}
+		BeforeDeliver: faultHooks(os.Getenv, log), TracerProvider: tp}
 	n.Relay = relay.New(pool, relay.Fanout(st, n.sockets), ro, log)
 	m.Outbox(n.Relay)
 
@@ -371,4 +407,18 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 		b.once.Do(b.lift)
 	}
 	return n, err
+}
+
+// buildVersion returns the build's VCS revision ("" when unknown).
+func buildVersion() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" {
+			return s.Value
+		}
+	}
+	return ""
 }

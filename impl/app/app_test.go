@@ -37,7 +37,7 @@ func buildOn(tb testing.TB, cfg config.Config) (*app.Node, *pgxpool.Pool) {
 	cfg.MaxBodyBytes = 64 << 10
 	cfg.TokenTTL = time.Hour
 	cfg.NodeID = "test"
-	n, err := app.Build(cfg, pool, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	n, err := app.Build(cfg, pool, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -72,6 +72,12 @@ type Config struct {
 	// TrustedProxies are the addresses of reverse proxies (TRUSTED_PROXIES, comma-separated CIDRs
 	// or addresses): behind them, the client address is taken from X-Forwarded-For.
 	TrustedProxies []netip.Prefix
+	// TracesEndpoint is where spans are exported over OTLP/HTTP: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+	// else OTEL_EXPORTER_OTLP_ENDPOINT (to which the exporter appends /v1/traces). Empty: tracing
+	// is off, and so it is when OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none. The exporter
+	// and the SDK read their other OTEL_* variables themselves (see README.md); Load checks those
+	// it would otherwise ignore with a mere log line.
+	TracesEndpoint string
 }
 
 // MinSecretLen is the shortest JWT_SECRET accepted, in dev mode too (RFC 8725 3.5: a key as long as the hash).
@@ -240,6 +246,7 @@ func Load(getenv func(string) string, defaultDataDir func(xdgDataHome string) st
 			c.TrustedProxies = append(c.TrustedProxies, p.Masked())
 		}
 	}
+	c.TracesEndpoint, errs = loadTracing(getenv, errs)
 	c.NodeID = getenv("NODE_ID")
 	if c.NodeID == "" {
 		host, _ := os.Hostname()
@@ -268,6 +275,55 @@ func Load(getenv func(string) string, defaultDataDir func(xdgDataHome string) st
 		return Config{}, fmt.Errorf("configuration: %w", err)
 	}
 	return c, nil
+}
+
+// loadTracing returns the OTLP traces endpoint ("" when tracing is off) and errs with the errors
+// of the OTEL_* variables appended: endpoints that are not http(s) URLs, a protocol other than
+// http/protobuf, an exporter other than otlp or none, an unknown sampler or a sampler argument
+// that is not a ratio between 0 and 1.
+func loadTracing(getenv func(string) string, errs []error) (string, []error) {
+	endpoint := ""
+	for _, name := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"} {
+		v := getenv(name)
+		if v == "" {
+			continue
+		}
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("%s=%q: want an http(s) URL such as http://collector:4318", name, v))
+		}
+		endpoint = v // the traces endpoint, when set, wins
+	}
+	for _, name := range []string{"OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"} {
+		if v := getenv(name); v != "" && v != "http/protobuf" {
+			errs = append(errs, fmt.Errorf("%s=%q: only http/protobuf is supported", name, v))
+		}
+	}
+	switch v := getenv("OTEL_TRACES_EXPORTER"); v {
+	case "", "otlp":
+	case "none":
+		endpoint = ""
+	default:
+		errs = append(errs, fmt.Errorf("OTEL_TRACES_EXPORTER=%q: want otlp or none", v))
+	}
+	switch v := strings.ToLower(strings.TrimSpace(getenv("OTEL_SDK_DISABLED"))); v {
+	case "", "false":
+	case "true":
+		endpoint = ""
+	default:
+		errs = append(errs, fmt.Errorf("OTEL_SDK_DISABLED=%q: want true or false", v))
+	}
+	sampler := strings.ToLower(strings.TrimSpace(getenv("OTEL_TRACES_SAMPLER")))
+	switch sampler {
+	case "", "always_on", "always_off", "traceidratio", "parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio":
+	default:
+		errs = append(errs, fmt.Errorf("OTEL_TRACES_SAMPLER=%q: want always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio", sampler))
+	}
+	if arg := strings.TrimSpace(getenv("OTEL_TRACES_SAMPLER_ARG")); arg != "" && strings.HasSuffix(sampler, "traceidratio") {
+		if r, err := strconv.ParseFloat(arg, 64); err != nil || r < 0 || r > 1 {
+			errs = append(errs, fmt.Errorf("OTEL_TRACES_SAMPLER_ARG=%q: want a ratio between 0 and 1", arg))
+		}
+	}
+	return endpoint, errs
 }
 
 // checkSecret returns an error, which does not show the secret, if secret is a placeholder or
@@ -317,6 +373,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("log_level", c.LogLevel.String()),
 		slog.String("node_id", c.NodeID),
 		slog.Any("trusted_proxies", c.TrustedProxies),
+		slog.String("traces_endpoint", maskURL(c.TracesEndpoint)),
 		slog.Bool("dev_mode", c.DevMode),
 	)
 }

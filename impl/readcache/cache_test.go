@@ -45,7 +45,7 @@ func TestUserCacheDropsChangedUsers(t *testing.T) {
 		t.Fatal("the cache answered from the database: it is not caching")
 	}
 	// The relay hands the cache the outbox message GrantPDG wrote.
-	if err := cached.Deliver(userChanged(t, u.ID)); err != nil {
+	if err := cached.Deliver(context.Background(), userChanged(t, u.ID)); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := cached.User(ctx, u.ID); !got.IsPDG {
@@ -91,7 +91,7 @@ func TestPendingCacheSeesEveryNodesWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = nodeB.Deliver(msg) // what node B's relay does with the outbox row
+	_ = nodeB.Deliver(context.Background(), msg) // what node B's relay does with the outbox row
 	if n := count(nodeB); n != 1 {
 		t.Fatalf("node B reads %d after the event, want 1", n)
 	}

@@ -130,7 +130,7 @@ func (s *Store) RevokeTokens(ctx context.Context, email string) (int64, error) {
 // Deliver implements the relay's Deliverer: an artisan-request event clears the pending reads,
 // and a message about a contact (its decision, a change of its rights or tokens, on any node)
 // drops that contact's cached user. It never fails.
-func (s *Store) Deliver(m events.Message) error {
+func (s *Store) Deliver(_ context.Context, m events.Message) error {
 	var id int64
 	switch m.Event {
 	case events.EventInternalUserChanged:

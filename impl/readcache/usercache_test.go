@@ -33,7 +33,7 @@ func TestUserCacheKeepsNoLoadThatRacedWithADrop(t *testing.T) {
 			t.Error(err)
 		}
 		msg := userChanged(t, u.ID)
-		if err := cached.Deliver(msg); err != nil {
+		if err := cached.Deliver(context.Background(), msg); err != nil {
 			t.Error(err)
 		}
 	})

@@ -36,14 +36,19 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/attribute"
+	semconv "go.opentelemetry.io/otel/semconv/v1.39.0"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/artisan-notify/artisan-notify/gen/db"
 	"github.com/artisan-notify/artisan-notify/gen/events"
+	"github.com/artisan-notify/artisan-notify/impl/tracing"
 )
 
-// Deliverer sends a message to the local sockets.
+// Deliverer sends a message to the local sockets. ctx carries the delivery's span.
 type Deliverer interface {
-	Deliver(m events.Message) error
+	Deliver(ctx context.Context, m events.Message) error
 }
 
 // Fanout returns a Deliverer that hands each message to each of ds, in order; the first error
@@ -52,10 +57,10 @@ func Fanout(ds ...Deliverer) Deliverer { return fanout(ds) }
 
 type fanout []Deliverer
 
-func (f fanout) Deliver(m events.Message) error {
+func (f fanout) Deliver(ctx context.Context, m events.Message) error {
 	var first error
 	for _, d := range f {
-		if err := d.Deliver(m); err != nil && first == nil {
+		if err := d.Deliver(ctx, m); err != nil && first == nil {
 			first = err
 		}
 	}
@@ -76,6 +81,9 @@ type Options struct {
 	BeforeDeliver func(events.Message)
 	// Observer, when set, is told of each delivery.
 	Observer Observer
+	// TracerProvider, when set, records a span for each delivery, a child of the trace context
+	// its outbox row carries (the operation that wrote it), else a root.
+	TracerProvider trace.TracerProvider
 }
 
 // Observer is told of each event the relay delivers, with the time its outbox row was written
@@ -86,11 +94,12 @@ type Observer interface {
 
 // Relay tails the outbox.
 type Relay struct {
-	pool *pgxpool.Pool
-	q    *db.Queries
-	out  Deliverer
-	opts Options
-	log  *slog.Logger
+	pool   *pgxpool.Pool
+	q      *db.Queries
+	out    Deliverer
+	opts   Options
+	log    *slog.Logger
+	tracer trace.Tracer
 
 	mu      sync.Mutex
 	started bool     // false until the relay has read its starting position
@@ -141,7 +150,11 @@ func New(pool *pgxpool.Pool, out Deliverer, opts Options, log *slog.Logger) *Rel
 	if opts.Retention <= 0 {
 		opts.Retention = 24 * time.Hour
 	}
-	return &Relay{pool: pool, q: db.New(pool), out: out, opts: opts, log: log}
+	if opts.TracerProvider == nil {
+		opts.TracerProvider = noop.NewTracerProvider()
+	}
+	return &Relay{pool: pool, q: db.New(pool), out: out, opts: opts, log: log,
+		tracer: opts.TracerProvider.Tracer(tracing.Scope + "/impl/relay")}
 }
 
 func (r *Relay) publish(p position) {
@@ -331,16 +344,7 @@ func (r *Relay) drain(ctx context.Context, q *db.Queries, pos position) (positio
 		return pos, fmt.Errorf("relay: read outbox: %w", err)
 	}
 	for _, row := range rows {
-		m := events.Message{Event: row.Event, Rooms: row.Rooms, Payload: row.Payload}
-		if r.opts.BeforeDeliver != nil {
-			r.opts.BeforeDeliver(m)
-		}
-		if err := r.out.Deliver(m); err != nil {
-			r.log.Error("relay: deliver", "outbox_id", row.ID, "event", row.Event, "err", err)
-		}
-		if r.opts.Observer != nil {
-			r.opts.Observer.Delivered(row.Event, row.CreatedAt)
-		}
+		r.deliver(ctx, row)
 	}
 	r.publish(next)
 	if len(rows) > 0 {
@@ -350,6 +354,33 @@ func (r *Relay) drain(ctx context.Context, q *db.Queries, pos position) (positio
 		}
 	}
 	return next, nil
+}
+
+// deliver hands the event of row to the Deliverer, in a span of its own (see Options.TracerProvider).
+func (r *Relay) deliver(ctx context.Context, row db.Outbox) {
+	m := events.Message{Event: row.Event, Rooms: row.Rooms, Payload: row.Payload}
+	ctx, span := r.tracer.Start(tracing.Resume(ctx, row.TraceContext), "deliver "+row.Event, trace.WithSpanKind(trace.SpanKindConsumer))
+	if span.IsRecording() {
+		span.SetAttributes(
+			semconv.MessagingOperationTypeProcess, semconv.MessagingDestinationName(row.Event),
+			attribute.String("artisan_notify.event", row.Event),
+			attribute.StringSlice("artisan_notify.rooms", row.Rooms),
+			attribute.String("artisan_notify.node_id", r.opts.NodeID),
+			attribute.Int64("artisan_notify.outbox.tx", row.Tx),
+			attribute.Int64("artisan_notify.outbox.id", row.ID),
+		)
+	}
+	if r.opts.BeforeDeliver != nil {
+		r.opts.BeforeDeliver(m)
+	}
+	err := r.out.Deliver(ctx, m)
+	if err != nil {
+		r.log.ErrorContext(ctx, "relay: deliver", "outbox_id", row.ID, "event", row.Event, "err", err)
+	}
+	if r.opts.Observer != nil {
+		r.opts.Observer.Delivered(row.Event, row.CreatedAt)
+	}
+	tracing.End(span, err)
 }
 
 // prune deletes events older than the retention window, every few minutes, a batch at a time.

@@ -26,7 +26,7 @@ type recorder struct {
 	got []string
 }
 
-func (r *recorder) Deliver(m events.Message) error {
+func (r *recorder) Deliver(_ context.Context, m events.Message) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.got = append(r.got, string(m.Payload))

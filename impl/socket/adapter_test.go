@@ -1,6 +1,7 @@
 package socket
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -97,7 +98,7 @@ func TestHostileRecoveryReplaysNothing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Deliver(m); err != nil {
+		if err := s.Deliver(context.Background(), m); err != nil {
 			t.Fatal(err)
 		}
 	}

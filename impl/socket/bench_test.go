@@ -128,7 +128,7 @@ func BenchmarkDeliver(b *testing.B) {
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := s.Deliver(m); err != nil {
+				if err := s.Deliver(context.Background(), m); err != nil {
 					b.Fatal(err)
 				}
 				select {
@@ -191,7 +191,7 @@ func TestDeliverReachesEverySocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range events_ {
-		if err := s.Deliver(m); err != nil {
+		if err := s.Deliver(context.Background(), m); err != nil {
 			t.Fatal(err)
 		}
 		select {

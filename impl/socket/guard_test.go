@@ -190,7 +190,7 @@ func TestHostileRevocationFailsClosedWhenUserCannotBeLoaded(t *testing.T) {
 	waitJoined(t, s, 1)
 	users.broken.Store(true)
 	// the relay's message that contact 1 changed (it may be a revocation): its user cannot be loaded
-	if err := s.Deliver(mustMessage(events.NewInternalUserChanged(events.InternalUserChanged{ContactID: 1}))); err == nil {
+	if err := s.Deliver(context.Background(), mustMessage(events.NewInternalUserChanged(events.InternalUserChanged{ContactID: 1}))); err == nil {
 		t.Fatal("Deliver: no error although the user could not be loaded")
 	}
 	if _, p := readPacket(t, c); p != "41" {

@@ -351,8 +351,8 @@ func (s *Server) refresh(m events.Message) error {
 
 // Deliver sends m to the sockets of this process in its rooms; a socket in several of them
 // gets it once. Internal messages are never emitted: internal:user-changed updates the sockets
-// instead.
-func (s *Server) Deliver(m events.Message) error {
+// instead. Under a recording span in ctx, the emit is a span of its own (see traceEmit).
+func (s *Server) Deliver(ctx context.Context, m events.Message) (err error) {
 	switch {
 	case m.Event == events.EventInternalUserChanged:
 		return s.refresh(m)
@@ -363,13 +363,15 @@ func (s *Server) Deliver(m events.Message) error {
 	for i, r := range m.Rooms {
 		rooms[i] = sio.Room(r)
 	}
+	ctx, end := s.traceEmit(ctx, m.Event, rooms)
+	defer func() { end(err) }()
 	if err := s.io.To(rooms...).Emit(m.Event, m.Payload); err != nil {
 		return fmt.Errorf("deliver %s to %v: %w", m.Event, m.Rooms, err)
 	}
 	if s.obs != nil {
 		s.obs.Emitted(m.Event)
 	}
-	s.log.Info("event emitted", "event", m.Event, "rooms", m.Rooms)
+	s.log.InfoContext(ctx, "event emitted", "event", m.Event, "rooms", m.Rooms)
 	return nil
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/artisan-notify/artisan-notify/gen/db"
 	"github.com/artisan-notify/artisan-notify/gen/events"
 	"github.com/artisan-notify/artisan-notify/impl/domain"
+	"github.com/artisan-notify/artisan-notify/impl/tracing"
 )
 
 // Store is the PostgreSQL-backed storage.
@@ -44,9 +45,11 @@ func (s *Store) Ping(ctx context.Context) error {
 // Register stores a new contact; for an Artisan/Promoteur it opens a pending request and records
 // artisan-request:new in the outbox, in the same transaction.
 // Returns domain.ErrEmailTaken if another contact has the email.
-func (s *Store) Register(ctx context.Context, c domain.NewContact) (domain.User, error) {
+func (s *Store) Register(ctx context.Context, c domain.NewContact) (_ domain.User, err error) {
+	ctx, span := tracing.Child(ctx, "store.Register")
+	defer func() { endSpan(span, err) }()
 	var u domain.User
-	err := s.inTx(ctx, func(q *db.Queries) error {
+	err = s.inTx(ctx, func(q *db.Queries) error {
 		status := domain.InitialStatus(c.TypeCompte)
 		row, err := q.CreateContact(ctx, db.CreateContactParams{
 			Prenom: c.Prenom, Nom: c.Nom, Email: c.Email, PasswordHash: c.PasswordHash,
@@ -140,7 +143,9 @@ func (s *Store) CountPending(ctx context.Context) (int64, error) {
 // Approve approves the pending request of contact id, decided by the PDG decidedBy, and records
 // artisan-request:approved in the outbox, in one transaction.
 // Returns domain.ErrNotFound if the contact has no artisan request, domain.ErrConflict if it was already decided.
-func (s *Store) Approve(ctx context.Context, id, decidedBy int64) (domain.Decision, error) {
+func (s *Store) Approve(ctx context.Context, id, decidedBy int64) (_ domain.Decision, err error) {
+	ctx, span := tracing.Child(ctx, "store.Approve")
+	defer func() { endSpan(span, err) }()
 	d, err := s.decide(ctx, id, decidedBy, domain.StatusApproved, nil, func(q *db.Queries, d domain.Decision) error {
 		return events.EmitArtisanRequestApproved(ctx, outbox{q}, events.ArtisanRequestApproved{
 			ContactID: d.ContactID, NomComplet: d.NomComplet, Email: d.Email,
@@ -155,7 +160,9 @@ func (s *Store) Approve(ctx context.Context, id, decidedBy int64) (domain.Decisi
 // Reject rejects the pending request of contact id, keeping the optional reason, and records
 // artisan-request:rejected in the outbox, in one transaction.
 // Returns domain.ErrNotFound if the contact has no artisan request, domain.ErrConflict if it was already decided.
-func (s *Store) Reject(ctx context.Context, id, decidedBy int64, reason *string) (domain.Decision, error) {
+func (s *Store) Reject(ctx context.Context, id, decidedBy int64, reason *string) (_ domain.Decision, err error) {
+	ctx, span := tracing.Child(ctx, "store.Reject")
+	defer func() { endSpan(span, err) }()
 	d, err := s.decide(ctx, id, decidedBy, domain.StatusRejected, reason, func(q *db.Queries, d domain.Decision) error {
 		return events.EmitArtisanRequestRejected(ctx, outbox{q}, events.ArtisanRequestRejected{ContactID: d.ContactID})
 	})
@@ -248,11 +255,13 @@ func (s *Store) inTx(ctx context.Context, fn func(*db.Queries) error) error {
 }
 
 // outbox is the events.Emitter of a transaction: it records the message in the outbox table,
-// to be delivered by the relay once the transaction has committed.
+// to be delivered by the relay once the transaction has committed, with the trace context of
+// ctx (the relays record their deliveries in the same trace).
 type outbox struct{ q *db.Queries }
 
 func (o outbox) Emit(ctx context.Context, m events.Message) error {
-	if err := o.q.InsertOutbox(ctx, db.InsertOutboxParams{Event: m.Event, Rooms: m.Rooms, Payload: m.Payload}); err != nil {
+	err := o.q.InsertOutbox(ctx, db.InsertOutboxParams{Event: m.Event, Rooms: m.Rooms, Payload: m.Payload, TraceContext: tracing.Carry(ctx)})
+	if err != nil {
 		return translate("record "+m.Event, err)
 	}
 	return nil
