@@ -1,21 +1,27 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/artisan-notify/artisan-notify/impl/app"
 	"github.com/artisan-notify/artisan-notify/impl/config"
 	"github.com/artisan-notify/artisan-notify/impl/testdb"
+	"github.com/artisan-notify/artisan-notify/impl/tracing"
 )
 
 func build(tb testing.TB, cfg config.Config) *app.Node {
@@ -116,4 +122,91 @@ func TestBuildMetricsApart(t *testing.T) {
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "artisan_notify_http_requests_total") {
 		t.Fatalf("metrics handler: %d", rec.Code)
 	}
+}
+
+// An approval through the node's handler is traced: its log line carries the trace id of its
+// REST span, and its outbox row the context of its store span, for the relays.
+func TestApprovalIsTraced(t *testing.T) {
+	t.Parallel()
+	pool, err := pgxpool.New(context.Background(), testdb.New(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	var logs lockedBuffer
+	log := slog.New(tracing.LogHandler(slog.NewJSONHandler(&logs, nil)))
+	cfg := config.Config{JWTSecret: []byte("test-secret-0123456789abcdef0123456789"), JWTIssuer: "artisan-notify", JWTAudience: "artisan-notify",
+		FrontendURL: "http://frontend.test", MaxBodyBytes: 64 << 10, TokenTTL: time.Hour, NodeID: "test", HashConcurrency: 1, HashQueue: 8}
+	n, err := app.Build(cfg, pool, log, tp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Close)
+	token := pdgToken(t, n.Handler, pool)
+	r := httptest.NewRequest("POST", "/api/users/auth/register", strings.NewReader(`{"prenom":"A","nom":"B","email":"a@trace.test",`+
+		`"password":"motdepasse1","confirm_password":"motdepasse1","type_compte":"Artisan/Promoteur"}`))
+	r.Header.Set("Content-Type", "application/json")
+	w := httptest.NewRecorder()
+	n.Handler.ServeHTTP(w, r)
+	var reg struct{ User struct{ ID int64 } }
+	if err := json.Unmarshal(w.Body.Bytes(), &reg); err != nil || reg.User.ID == 0 {
+		t.Fatalf("register: %d %s", w.Code, w.Body)
+	}
+	r = httptest.NewRequest("POST", fmt.Sprintf("/api/notifications/artisan-requests/%d/approve", reg.User.ID), nil)
+	r.Header.Set("Authorization", "Bearer "+token)
+	w = httptest.NewRecorder()
+	n.Handler.ServeHTTP(w, r)
+	if w.Code != http.StatusOK {
+		t.Fatalf("approve: %d %s", w.Code, w.Body)
+	}
+
+	var approve, store sdktrace.ReadOnlySpan
+	for _, s := range rec.Ended() {
+		switch s.Name() {
+		case "ApproveArtisanRequest":
+			approve = s
+		case "store.Approve":
+			store = s
+		}
+	}
+	if approve == nil || store == nil || store.Parent().SpanID() != approve.SpanContext().SpanID() {
+		t.Fatalf("want ApproveArtisanRequest and its child store.Approve; got %v", rec.Ended())
+	}
+	traceID := approve.SpanContext().TraceID().String()
+	var line map[string]any
+	for l := range strings.SplitSeq(logs.String(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "artisan request approved" {
+			line = m
+		}
+	}
+	if line == nil || line["trace_id"] != traceID || line["span_id"] != approve.SpanContext().SpanID().String() {
+		t.Fatalf("the approval's log line %v, want trace_id %s and the REST span's id; logs:\n%s", line, traceID, logs.String())
+	}
+	var carried string
+	if err := pool.QueryRow(context.Background(), "SELECT trace_context FROM outbox WHERE event = 'artisan-request:approved'").Scan(&carried); err != nil {
+		t.Fatal(err)
+	}
+	if want := "00-" + traceID + "-" + store.SpanContext().SpanID().String() + "-01"; carried != want {
+		t.Fatalf("outbox trace_context %q, want %q", carried, want)
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

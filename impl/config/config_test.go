@@ -309,3 +309,45 @@ func TestLoadRejectsEnvExampleSecret(t *testing.T) {
 		t.Fatalf("Load(deploy/env.example) = %v, want an error naming JWT_SECRET", err)
 	}
 }
+
+// Tracing is on only with an OTLP endpoint, off when the SDK or the exporter is turned off;
+// the OTEL_* values the SDK would merely log about are refused.
+func TestLoadTracing(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want string // TracesEndpoint; "error" for a configuration error
+	}{
+		{"nothing set", nil, ""},
+		{"a sampler alone", map[string]string{"OTEL_TRACES_SAMPLER": "always_on", "OTEL_SERVICE_NAME": "x"}, ""},
+		{"endpoint", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, "http://collector:4318"},
+		{"traces endpoint wins", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318",
+			"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "https://traces.example/v1/traces"}, "https://traces.example/v1/traces"},
+		{"SDK disabled", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318", "OTEL_SDK_DISABLED": "true"}, ""},
+		{"exporter none", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318", "OTEL_TRACES_EXPORTER": "none"}, ""},
+		{"ratio sampler", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+			"OTEL_TRACES_SAMPLER_ARG": "0.1"}, "http://c:4318"},
+		{"endpoint without scheme", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318"}, "error"},
+		{"grpc", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, "error"},
+		{"zipkin exporter", map[string]string{"OTEL_TRACES_EXPORTER": "zipkin"}, "error"},
+		{"unknown sampler", map[string]string{"OTEL_TRACES_SAMPLER": "sometimes"}, "error"},
+		{"ratio above 1", map[string]string{"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "2"}, "error"},
+		{"SDK disabled: yes", map[string]string{"OTEL_SDK_DISABLED": "yes"}, "error"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := load(t, tc.env)
+			if tc.want == "error" {
+				if err == nil || !strings.Contains(err.Error(), "OTEL_") {
+					t.Fatalf("Load = %v, want an error naming the OTEL_ variable", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.TracesEndpoint != tc.want {
+				t.Errorf("TracesEndpoint = %q, want %q", c.TracesEndpoint, tc.want)
+			}
+		})
+	}
+}

@@ -54,13 +54,15 @@ func (QueryTracer) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, data pgx.Trac
 func QueryName(sql string) string {
 	sql = strings.TrimSpace(sql)
 	if rest, ok := strings.CutPrefix(sql, "-- name: "); ok {
-		if name, _, ok := strings.Cut(rest, " "); ok && name != "" {
-			return name
+		line, _, _ := strings.Cut(rest, "\n")
+		if f := strings.Fields(line); len(f) > 0 && !strings.HasPrefix(f[0], ":") {
+			return f[0]
 		}
-	}
-	word, _, _ := strings.Cut(sql, " ")
-	if word == "" || strings.HasPrefix(word, "--") {
 		return "SQL"
 	}
-	return strings.ToUpper(word)
+	f := strings.Fields(sql)
+	if len(f) == 0 || strings.HasPrefix(f[0], "--") || strings.HasPrefix(f[0], "/*") {
+		return "SQL"
+	}
+	return strings.ToUpper(f[0])
 }
