@@ -8,11 +8,9 @@ import (
 	"github.com/go-faster/errors"
 	"github.com/go-faster/jx"
 	ht "github.com/ogen-go/ogen/http"
-	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/trace"
 )
 
-func encodeApproveArtisanRequestResponse(response *ApproveResponse, w http.ResponseWriter, span trace.Span) error {
+func encodeApproveArtisanRequestResponse(response *ApproveResponse, w http.ResponseWriter) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(200)
 
@@ -25,7 +23,7 @@ func encodeApproveArtisanRequestResponse(response *ApproveResponse, w http.Respo
 	return nil
 }
 
-func encodeCountArtisanRequestsResponse(response *Count, w http.ResponseWriter, span trace.Span) error {
+func encodeCountArtisanRequestsResponse(response *Count, w http.ResponseWriter) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(200)
 
@@ -38,7 +36,7 @@ func encodeCountArtisanRequestsResponse(response *Count, w http.ResponseWriter, 
 	return nil
 }
 
-func encodeGetMeResponse(response *User, w http.ResponseWriter, span trace.Span) error {
+func encodeGetMeResponse(response *User, w http.ResponseWriter) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(200)
 
@@ -51,7 +49,7 @@ func encodeGetMeResponse(response *User, w http.ResponseWriter, span trace.Span)
 	return nil
 }
 
-func encodeHealthzResponse(response *Health, w http.ResponseWriter, span trace.Span) error {
+func encodeHealthzResponse(response *Health, w http.ResponseWriter) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(200)
 
@@ -64,7 +62,7 @@ func encodeHealthzResponse(response *Health, w http.ResponseWriter, span trace.S
 	return nil
 }
 
-func encodeListArtisanRequestsResponse(response *ArtisanRequestList, w http.ResponseWriter, span trace.Span) error {
+func encodeListArtisanRequestsResponse(response *ArtisanRequestList, w http.ResponseWriter) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(200)
 
@@ -77,7 +75,7 @@ func encodeListArtisanRequestsResponse(response *ArtisanRequestList, w http.Resp
 	return nil
 }
 
-func encodeLoginResponse(response *AuthResponse, w http.ResponseWriter, span trace.Span) error {
+func encodeLoginResponse(response *AuthResponse, w http.ResponseWriter) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(200)
 
@@ -90,13 +88,13 @@ func encodeLoginResponse(response *AuthResponse, w http.ResponseWriter, span tra
 	return nil
 }
 
-func encodeLogoutResponse(response *LogoutNoContent, w http.ResponseWriter, span trace.Span) error {
+func encodeLogoutResponse(response *LogoutNoContent, w http.ResponseWriter) error {
 	w.WriteHeader(204)
 
 	return nil
 }
 
-func encodeReadyzResponse(response *Health, w http.ResponseWriter, span trace.Span) error {
+func encodeReadyzResponse(response *Health, w http.ResponseWriter) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(200)
 
@@ -109,7 +107,7 @@ func encodeReadyzResponse(response *Health, w http.ResponseWriter, span trace.Sp
 	return nil
 }
 
-func encodeRegisterResponse(response *AuthResponse, w http.ResponseWriter, span trace.Span) error {
+func encodeRegisterResponse(response *AuthResponse, w http.ResponseWriter) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(201)
 
@@ -122,7 +120,7 @@ func encodeRegisterResponse(response *AuthResponse, w http.ResponseWriter, span 
 	return nil
 }
 
-func encodeRejectArtisanRequestResponse(response *RejectResponse, w http.ResponseWriter, span trace.Span) error {
+func encodeRejectArtisanRequestResponse(response *RejectResponse, w http.ResponseWriter) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(200)
 
@@ -135,7 +133,7 @@ func encodeRejectArtisanRequestResponse(response *RejectResponse, w http.Respons
 	return nil
 }
 
-func encodeErrorResponse(response *ErrorStatusCode, w http.ResponseWriter, span trace.Span) error {
+func encodeErrorResponse(response *ErrorStatusCode, w http.ResponseWriter) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	code := response.StatusCode
 	if code == 0 {
@@ -143,9 +141,6 @@ func encodeErrorResponse(response *ErrorStatusCode, w http.ResponseWriter, span 
 		code = http.StatusOK
 	}
 	w.WriteHeader(code)
-	if code >= http.StatusInternalServerError {
-		span.SetStatus(codes.Error, http.StatusText(code))
-	}
 
 	e := new(jx.Encoder)
 	response.Response.Encode(e)

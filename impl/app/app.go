@@ -21,7 +21,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
-	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/attribute"
+	semconv "go.opentelemetry.io/otel/semconv/v1.39.0"
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
 
@@ -142,7 +143,11 @@ func (a *App) Run(ctx context.Context) error {
 	if len(applied) > 0 {
 		a.log.Info("migrations applied", "versions", applied)
 	}
-	n, err := Build(a.cfg, pool, a.log, tr.TracerProvider())
+	var tp trace.TracerProvider // nil: off
+	if tr.Enabled() {
+		tp = tr.TracerProvider()
+	}
+	n, err := Build(a.cfg, pool, a.log, tp)
 	if err != nil {
 		return err
 	}
@@ -167,12 +172,9 @@ type Node struct {
 
 // Build wires a node on pool, whose database is migrated: every component gets its
 // dependencies, nothing listens and the relay does not run yet. tp records the REST
-// operations' and the relay's spans (nil: none). It returns an error if the configuration
-// cannot be applied (REDIS_URL, the hasher's limits).
+// requests' and the relay's spans; nil: tracing is off, and costs nothing. It returns an error
+// if the configuration cannot be applied (REDIS_URL, the hasher's limits).
 func Build(cfg config.Config, pool *pgxpool.Pool, log *slog.Logger, tp trace.TracerProvider) (*Node, error) {
-	if tp == nil {
-		tp = tracing.Off().TracerProvider()
-	}
 	n := &Node{}
 	m := metrics.New(prometheus.NewRegistry())
 	m.Pool(pool)
@@ -188,8 +190,6 @@ func Build(cfg config.Config, pool *pgxpool.Pool, log *slog.Logger, tp trace.Tra
 		oas.WithErrorHandler(n.api.HandleError),
 		oas.WithNotFound(api.NotFound),
 		oas.WithMethodNotAllowed(api.MethodNotAllowed),
-		// A span per operation; the HTTP metrics are Prometheus's (impl/metrics), not ogen's.
-		oas.WithTracerProvider(tp), oas.WithMeterProvider(metricnoop.NewMeterProvider()),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("build REST server: %w", err)
@@ -249,6 +249,18 @@ func Build(cfg config.Config, pool *pgxpool.Pool, log *slog.Logger, tp trace.Tra
 			m.Answered(operationID(rest, r), status, elapsed)
 		},
 	}, rest)
+	if tp != nil {
+		// Outermost: the access log, the rejections of the middleware and the operation are in
+		// the span. The load balancer's probes are not traced.
+		plain, traced := restHandler, tracing.HTTPServer(tp, operationSpan(rest), restHandler)
+		restHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+				plain.ServeHTTP(w, r)
+				return
+			}
+			traced.ServeHTTP(w, r)
+		})
+	}
 	n.Handler = bodyDeadline(cfg.BodyReadTimeout, routes(mux, restHandler))
 	return n, nil
 }
@@ -364,6 +376,20 @@ func (n *Node) shutdown(cfg config.Config, srv *http.Server, log *slog.Logger) e
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// operationSpan names a request's span by the operation it reaches (ogen's name, e.g.
+// ApproveArtisanRequest), with the operation's path template and id.
+func operationSpan(rest *oas.Server) tracing.Route {
+	return func(r *http.Request) (string, []attribute.KeyValue) {
+		route, ok := rest.FindRoute(r.Method, r.URL.Path)
+		if !ok {
+			return "", nil
+		}
+		return route.Name(), []attribute.KeyValue{
+			semconv.HTTPRoute(route.PathPattern()), attribute.String("oas.operation", route.OperationID()),
+		}
+	}
 }
 
 // operationID returns the OpenAPI operation id of a request, or "" when no route matches.
