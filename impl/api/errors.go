@@ -128,6 +128,12 @@ func paramMessage(name string) string {
 		return "id : un entier positif est attendu."
 	case "limit":
 		return "limit : un entier entre 1 et 200 est attendu."
+	case "status":
+		return "status : pending, approved, rejected ou all est attendu."
+	case "q":
+		return "q : 100 caractères au plus."
+	case "cursor":
+		return "cursor : curseur invalide (altéré, ou d'une autre recherche) ; recommencez sans cursor."
 	default:
 		return "Paramètre invalide : " + safeName(name) + "."
 	}

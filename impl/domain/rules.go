@@ -14,6 +14,7 @@ const (
 	MaxName     = 100
 	MaxEmail    = 254
 	MaxReason   = 1000
+	MaxSearch   = 100
 )
 
 // NormalizeEmail is how every email is compared and stored: trimmed and lowercased.
@@ -58,6 +59,16 @@ func RejectReason(text string) (*string, error) {
 		return nil, nil
 	}
 	return &text, nil
+}
+
+// RequestSearch returns the text a PDG searches the requests for as it is used: trimmed ("" keeps
+// every request). It returns an *InvalidError if it is longer than MaxSearch characters or not
+// valid UTF-8.
+func RequestSearch(text string) (string, error) {
+	if !utf8.ValidString(text) || utf8.RuneCountInString(text) > MaxSearch {
+		return "", invalid("q : 100 caractères au plus.")
+	}
+	return strings.TrimSpace(text), nil
 }
 
 // ValidEmail accepts a plain addr-spec (local@domain.tld), as browsers' type=email does.
