@@ -152,6 +152,8 @@ func (s *Store) Deliver(m events.Message) error {
 		s.pending.clear()
 		p, _ := events.DecodeArtisanRequestRejected(m)
 		id = p.ContactID
+	case events.EventUserRightsChanged:
+		return nil // internal:user-changed, in the same transaction, dropped the user
 	default:
 		s.pending.clear()
 		return nil
