@@ -1054,12 +1054,24 @@ func (o OptString) Or(d string) string {
 
 // Ref: #/components/schemas/RegisterRequest
 type RegisterRequest struct {
+	// A first or last name: at most 100 characters, at least one letter, no control character
+	// (U+0000-U+001F, U+007F-U+009F) nor bidirectional embedding, override or isolate control
+	// (U+202A-U+202E, U+2066-U+2069). Surrounding white space is trimmed before use (the pattern allows
+	// it, control white space such as a tab included).
 	Prenom string `json:"prenom"`
-	Nom    string `json:"nom"`
-	// Trimmed and lowercased before use.
+	// A first or last name: at most 100 characters, at least one letter, no control character
+	// (U+0000-U+001F, U+007F-U+009F) nor bidirectional embedding, override or isolate control
+	// (U+202A-U+202E, U+2066-U+2069). Surrounding white space is trimmed before use (the pattern allows
+	// it, control white space such as a tab included).
+	Nom string `json:"nom"`
+	// An address local@domain: the local part and the domain are dot-separated runs of the characters RFC
+	// 5322 allows in an atom (non-ASCII letters too, RFC 6532), the domain has at least one dot; no quoted
+	// local part, comment or domain literal. Surrounding white space is trimmed and the address lowercased
+	// before use (the pattern allows the white space).
 	Email string `json:"email"`
-	// 8 to 128 characters.
-	Password        string      `json:"password"`
+	// 8 to 128 characters (Unicode characters, not bytes).
+	Password string `json:"password"`
+	// Must equal password (400 otherwise).
 	ConfirmPassword string      `json:"confirm_password"`
 	TypeCompte      AccountType `json:"type_compte"`
 }

@@ -289,13 +289,13 @@ func (s *RegisterRequest) Validate() error {
 	var failures []validate.FieldError
 	if err := func() error {
 		if err := (validate.String{
-			MinLength:     0,
-			MinLengthSet:  false,
+			MinLength:     1,
+			MinLengthSet:  true,
 			MaxLength:     100,
 			MaxLengthSet:  true,
 			Email:         false,
 			Hostname:      false,
-			Regex:         nil,
+			Regex:         regexMap["^[\\t\\n\\x0B\\f\\r \\x85\\xA0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\\x00-\\x1F\\x7F-\\x9F\u202a-\u202e\u2066-\u2069]*\\p{L}[^\\x00-\\x1F\\x7F-\\x9F\u202a-\u202e\u2066-\u2069]*[\\t\\n\\x0B\\f\\r \\x85\\xA0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"],
 			MinNumeric:    0,
 			MinNumericSet: false,
 			MaxNumeric:    0,
@@ -312,13 +312,13 @@ func (s *RegisterRequest) Validate() error {
 	}
 	if err := func() error {
 		if err := (validate.String{
-			MinLength:     0,
-			MinLengthSet:  false,
+			MinLength:     1,
+			MinLengthSet:  true,
 			MaxLength:     100,
 			MaxLengthSet:  true,
 			Email:         false,
 			Hostname:      false,
-			Regex:         nil,
+			Regex:         regexMap["^[\\t\\n\\x0B\\f\\r \\x85\\xA0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\\x00-\\x1F\\x7F-\\x9F\u202a-\u202e\u2066-\u2069]*\\p{L}[^\\x00-\\x1F\\x7F-\\x9F\u202a-\u202e\u2066-\u2069]*[\\t\\n\\x0B\\f\\r \\x85\\xA0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"],
 			MinNumeric:    0,
 			MinNumericSet: false,
 			MaxNumeric:    0,
@@ -335,13 +335,13 @@ func (s *RegisterRequest) Validate() error {
 	}
 	if err := func() error {
 		if err := (validate.String{
-			MinLength:     0,
-			MinLengthSet:  false,
+			MinLength:     5,
+			MinLengthSet:  true,
 			MaxLength:     254,
 			MaxLengthSet:  true,
 			Email:         false,
 			Hostname:      false,
-			Regex:         nil,
+			Regex:         regexMap["^[\\t\\n\\x0B\\f\\r \\x85\\xA0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\\x00-\\x20\"(),.:;<>@\\[\\\\\\]\\x7F-\\xA0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\u202a-\u202e\u2066-\u2069]+(\\.[^\\x00-\\x20\"(),.:;<>@\\[\\\\\\]\\x7F-\\xA0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\u202a-\u202e\u2066-\u2069]+)*@[^\\x00-\\x20\"(),.:;<>@\\[\\\\\\]\\x7F-\\xA0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\u202a-\u202e\u2066-\u2069]+(\\.[^\\x00-\\x20\"(),.:;<>@\\[\\\\\\]\\x7F-\\xA0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\u202a-\u202e\u2066-\u2069]+)+[\\t\\n\\x0B\\f\\r \\x85\\xA0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"],
 			MinNumeric:    0,
 			MinNumericSet: false,
 			MaxNumeric:    0,
@@ -358,8 +358,8 @@ func (s *RegisterRequest) Validate() error {
 	}
 	if err := func() error {
 		if err := (validate.String{
-			MinLength:     0,
-			MinLengthSet:  false,
+			MinLength:     8,
+			MinLengthSet:  true,
 			MaxLength:     128,
 			MaxLengthSet:  true,
 			Email:         false,
@@ -381,8 +381,8 @@ func (s *RegisterRequest) Validate() error {
 	}
 	if err := func() error {
 		if err := (validate.String{
-			MinLength:     0,
-			MinLengthSet:  false,
+			MinLength:     8,
+			MinLengthSet:  true,
 			MaxLength:     128,
 			MaxLengthSet:  true,
 			Email:         false,

@@ -1,7 +1,7 @@
 package domain
 
 import (
-	"net/mail"
+	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -71,18 +71,25 @@ func RequestSearch(text string) (string, error) {
 	return strings.TrimSpace(text), nil
 }
 
-// ValidEmail accepts a plain addr-spec (local@domain.tld), as browsers' type=email does.
+// The patterns of openapi.yaml (RegisterRequest's email, and prenom and nom), character for character:
+// a test checks that they are the contract's. They match the text as sent: surrounding white space
+// (unicode.IsSpace, which strings.TrimSpace removes) is allowed around the value.
+const (
+	// EmailPattern is an addr-spec local@domain whose local part and domain are dot-separated runs
+	// of RFC 5322 atom characters (non-ASCII ones too, RFC 6532, but no white space, control or
+	// bidirectional control), with at least one dot in the domain.
+	EmailPattern = "^[\\t\\n\\x0B\\f\\r \\x85\\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\\x00-\\x20\"(),.:;<>@\\[\\\\\\]\\x7F-\\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\u202A-\u202E\u2066-\u2069]+(\\.[^\\x00-\\x20\"(),.:;<>@\\[\\\\\\]\\x7F-\\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\u202A-\u202E\u2066-\u2069]+)*@[^\\x00-\\x20\"(),.:;<>@\\[\\\\\\]\\x7F-\\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\u202A-\u202E\u2066-\u2069]+(\\.[^\\x00-\\x20\"(),.:;<>@\\[\\\\\\]\\x7F-\\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\u202A-\u202E\u2066-\u2069]+)+[\\t\\n\\x0B\\f\\r \\x85\\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+	// NamePattern is a name with at least one letter and no control character nor bidirectional
+	// control (ValidName), once trimmed.
+	NamePattern = "^[\\t\\n\\x0B\\f\\r \\x85\\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\\x00-\\x1F\\x7F-\\x9F\u202A-\u202E\u2066-\u2069]*\\p{L}[^\\x00-\\x1F\\x7F-\\x9F\u202A-\u202E\u2066-\u2069]*[\\t\\n\\x0B\\f\\r \\x85\\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+)
+
+var emailRule = regexp.MustCompile(EmailPattern)
+
+// ValidEmail accepts an address of at most MaxEmail characters that matches EmailPattern
+// (normalized or not: the pattern allows the white space that NormalizeEmail trims).
 func ValidEmail(email string) bool {
-	if len(email) > MaxEmail || !utf8.ValidString(email) {
-		return false
-	}
-	a, err := mail.ParseAddress(email)
-	if err != nil || a.Address != email || a.Name != "" {
-		return false
-	}
-	at := strings.LastIndexByte(email, '@')
-	domain := email[at+1:]
-	return at > 0 && strings.Contains(domain, ".") && !strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".")
+	return utf8.ValidString(email) && utf8.RuneCountInString(email) <= MaxEmail && emailRule.MatchString(email)
 }
 
 // ValidName accepts a name of at most MaxName characters with at least one letter (so not only

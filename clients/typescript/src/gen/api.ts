@@ -269,21 +269,39 @@ export interface components {
          */
         ArtisanStatus: "none" | "pending" | "approved" | "rejected";
         RegisterRequest: {
-            /** @example Amina */
+            /**
+             * @description A first or last name: at most 100 characters, at least one letter, no control character
+             *     (U+0000-U+001F, U+007F-U+009F) nor bidirectional embedding, override or isolate control
+             *     (U+202A-U+202E, U+2066-U+2069). Surrounding white space is trimmed before use (the pattern
+             *     allows it, control white space such as a tab included).
+             * @example Amina
+             */
             prenom: string;
-            /** @example Diallo */
+            /**
+             * @description A first or last name: at most 100 characters, at least one letter, no control character
+             *     (U+0000-U+001F, U+007F-U+009F) nor bidirectional embedding, override or isolate control
+             *     (U+202A-U+202E, U+2066-U+2069). Surrounding white space is trimmed before use (the pattern
+             *     allows it, control white space such as a tab included).
+             * @example Diallo
+             */
             nom: string;
             /**
-             * @description Trimmed and lowercased before use.
+             * @description An address local@domain: the local part and the domain are dot-separated runs of the
+             *     characters RFC 5322 allows in an atom (non-ASCII letters too, RFC 6532), the domain has at
+             *     least one dot; no quoted local part, comment or domain literal. Surrounding white space is
+             *     trimmed and the address lowercased before use (the pattern allows the white space).
              * @example amina.diallo@example.com
              */
             email: string;
             /**
-             * @description 8 to 128 characters.
+             * @description 8 to 128 characters (Unicode characters, not bytes).
              * @example s3cret-passw0rd
              */
             password: string;
-            /** @example s3cret-passw0rd */
+            /**
+             * @description Must equal password (400 otherwise).
+             * @example s3cret-passw0rd
+             */
             confirm_password: string;
             type_compte: components["schemas"]["AccountType"];
         };
