@@ -175,7 +175,7 @@ describe("PDG notification bell", { timeout: 600_000 }, () => {
     assert.equal(me.body.demande_artisan, false);
   });
 
-  test("a PDG rejects with a reason: gone from both dropdowns within 1 s, the applicant sees it live", async () => {
+  test("a PDG rejects with a reason: after the undo window it leaves their dropdown, the other PDG sees who and why, the applicant sees it live", async () => {
     s.yanis = await register("Yanis", "Martin", "Artisan/Promoteur");
     s.Y = await openTab("applicant-yanis", s.yanis.email);
     assert.equal(await s.Y.applicantStatus(), "pending");

@@ -7,6 +7,7 @@ import { decidedLine } from "../store/decided";
 import { freshSeen } from "../store/attentionSlice";
 import { UNDO_MS } from "../store/listeners";
 import { formatDate } from "./format";
+import Email from "./Email";
 
 /** Seconds left before a queued decision leaves, ticking. */
 function useSecondsLeft(dueAt: number | undefined): number {
@@ -77,7 +78,7 @@ export default function RequestRow({ req, settled, fresh, disabled, onDecided, u
         {name}
         {fresh && <span className="chip">Nouveau</span>}
       </span>
-      <span className="request-email">{req.email}</span>
+      <Email className="request-email" value={req.email} />
       <span className="request-date">
         Demande du <time dateTime={req.created_at}>{formatDate(req.created_at)}</time>
       </span>

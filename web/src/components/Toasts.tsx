@@ -2,14 +2,15 @@ import { useEffect } from "react";
 import { useAppDispatch, useAppSelector } from "../store";
 import { toastDismissed, type Toast } from "../store/toastsSlice";
 
-/** How long an info or success toast stays (a grouped one counts from its last arrival); errors stay until closed. */
+/** How long an info toast stays (a grouped one counts from its last arrival), a success one; errors stay until closed. */
 const TOAST_MS = 6000;
+const SUCCESS_MS = 4000;
 
 function ToastItem({ toast }: { toast: Toast }) {
   const dispatch = useAppDispatch();
   useEffect(() => {
     if (toast.kind === "error") return;
-    const t = setTimeout(() => dispatch(toastDismissed(toast.id)), Math.max(1000, toast.at + TOAST_MS - Date.now()));
+    const t = setTimeout(() => dispatch(toastDismissed(toast.id)), Math.max(1000, toast.at + (toast.kind === "success" ? SUCCESS_MS : TOAST_MS) - Date.now()));
     return () => clearTimeout(t);
   }, [dispatch, toast.id, toast.kind, toast.at]);
   return (

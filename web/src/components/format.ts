@@ -5,3 +5,13 @@ export function formatDate(iso: string | undefined): string {
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? iso : dateFormat.format(d);
 }
+
+/** An email as text that may break after "@" and before each ".", instead of anywhere (long unbroken addresses). */
+export function breakableEmail(email: string): (string | { wbr: true })[] {
+  const parts: (string | { wbr: true })[] = [];
+  for (const piece of email.split(/(?<=@)|(?=\.)/)) {
+    if (parts.length) parts.push({ wbr: true });
+    parts.push(piece);
+  }
+  return parts;
+}

@@ -9,6 +9,7 @@ import DesktopNotificationsButton from "../components/DesktopNotificationsButton
 import OfflineBanner from "../components/OfflineBanner";
 import RequestList from "../components/RequestList";
 import { formatDate } from "../components/format";
+import Email from "../components/Email";
 
 const TABS: { id: RequestFilter; label: string }[] = [
   { id: "pending", label: "En attente" },
@@ -24,7 +25,7 @@ function HistoryRow({ req }: { req: ArtisanRequest }) {
     <li className="request history-row" data-testid="history-request" data-contact-id={req.contact_id} data-status={req.status}>
       <div className="request-who">
         <span className="request-name">{req.nom_complet}</span>
-        <span className="request-email">{req.email}</span>
+        <Email className="request-email" value={req.email} />
         <span className="request-date">
           Demande du <time dateTime={req.created_at}>{formatDate(req.created_at)}</time>
         </span>

@@ -75,6 +75,7 @@ function listener(service: SocketService) {
     "artisan-request:new": (p) => events.push(["new", p]),
     "artisan-request:approved": (p) => events.push(["approved", p]),
     "artisan-request:rejected": (p) => events.push(["rejected", p]),
+    "user:rights-changed": (p) => events.push(["rights", p]),
   });
   return { events, stop };
 }
@@ -128,7 +129,7 @@ describe("SocketService", () => {
     await until(() => server.io.engine.clientsCount === 1);
   });
 
-  it("delivers the three events to the listeners, PDG room and user room", async () => {
+  it("delivers the four events to the listeners, PDG room and user room", async () => {
     const r = await setup();
     const l = listener(service);
     service.connect("pdg-token", r.callbacks);
@@ -145,11 +146,13 @@ describe("SocketService", () => {
     server.io.to("pdg-notifications").emit("artisan-request:new", req);
     server.io.to("pdg-notifications").emit("artisan-request:approved", { ...decidedBy, contact_id: 5, nom_complet: "A B", email: "a@b.c" });
     server.io.to("user:1").emit("artisan-request:rejected", { ...decidedBy, contact_id: 1 });
-    await until(() => l.events.length === 3);
+    server.io.to("user:1").emit("user:rights-changed", { contact_id: 1, is_pdg: false });
+    await until(() => l.events.length === 4);
     expect(l.events).toEqual([
       ["new", req],
       ["approved", { ...decidedBy, contact_id: 5, nom_complet: "A B", email: "a@b.c" }],
       ["rejected", { ...decidedBy, contact_id: 1 }],
+      ["rights", { contact_id: 1, is_pdg: false }],
     ]);
   });
 

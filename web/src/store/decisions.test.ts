@@ -141,10 +141,13 @@ describe("attention", () => {
     await pdgSession(t);
     t.store.dispatch(connectionChanged("reconnecting"));
     t.server.pending = [req(3), req(2), req(1)];
+    // delivered late, while still away: told once, by the resync's toast
+    t.sockets.emit("artisan-request:new", req(3));
+    expect(t.store.getState().toasts.map((x) => x.text)).toEqual([]);
     t.store.dispatch(connectionChanged("connected"));
     t.sockets.cb().onConnected?.({ reconnect: true, recovered: false });
     await vi.waitFor(() => expect(t.store.getState().attention.fresh).toEqual([3, 2]));
-    expect(t.store.getState().toasts.at(-1)?.text).toBe("2 nouvelles demandes depuis votre absence");
+    expect(t.store.getState().toasts.map((x) => x.text)).toEqual(["2 nouvelles demandes depuis votre absence"]);
     expect(newSince([1, 2], [3, 2, 1])).toEqual([3]);
   });
 
@@ -165,5 +168,17 @@ describe("attention", () => {
     expect(conflictMessage("Amina Diallo", { status: "rejected", by: { id: 1, name: "Paul Martin" }, at: "2026-01-18T13:02:00Z" }, today)).toMatch(
       /^La demande de Amina Diallo a déjà été refusée par Paul Martin le 18\/01\/2026 à \d\d:02\.$/,
     );
+  });
+});
+
+describe("live rights", () => {
+  it("revoked: the user is no longer a PDG at once, a toast says so, the user is fetched again", async () => {
+    const t = setup({ pending: [req(1)] });
+    await pdgSession(t);
+    const before = t.server.calls.filter((c) => c === "GET /api/users/me").length;
+    t.sockets.emit("user:rights-changed", { contact_id: pdg.id, is_pdg: false });
+    expect(api.endpoints.me.select()(t.store.getState()).data?.is_pdg).toBe(false);
+    expect(t.store.getState().toasts.at(-1)?.text).toBe("Vos droits de PDG ont été retirés.");
+    await vi.waitFor(() => expect(t.server.calls.filter((c) => c === "GET /api/users/me").length).toBe(before + 1));
   });
 });

@@ -125,8 +125,10 @@ export function createListeners(deps: Deps) {
   let lastNotice = { at: 0, count: 0 };
   on({
     actionCreator: requestArrived,
-    effect: ({ payload }, { dispatch }) => {
+    effect: ({ payload }, { dispatch, getState }) => {
       const now = Date.now();
+      // away: what arrives is told once, by "N nouvelles demandes depuis votre absence" after the resync
+      if (getState().attention.away !== null) return;
       dispatch(arrivalToastShown(payload.nom_complet, now));
       if (!deps.notify || !deps.isHidden?.()) return;
       lastNotice = now - lastNotice.at < GROUP_WINDOW_MS ? { at: now, count: lastNotice.count + 1 } : { at: now, count: 1 };
