@@ -327,7 +327,7 @@ func decodeListArtisanRequestsParams(args [0]string, argsEscaped bool, r *http.R
 							MaxLengthSet:  true,
 							Email:         false,
 							Hostname:      false,
-							Regex:         nil,
+							Regex:         regexMap["^[^\\x00]*$"],
 							MinNumeric:    0,
 							MinNumericSet: false,
 							MaxNumeric:    0,

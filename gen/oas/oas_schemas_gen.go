@@ -1138,6 +1138,7 @@ func (s *RegisterRequest) SetTypeCompte(val AccountType) {
 
 // Ref: #/components/schemas/RejectRequest
 type RejectRequest struct {
+	// At most 1000 characters, without U+0000; trimmed (a blank reason is no reason).
 	Reason OptString `json:"reason"`
 }
 

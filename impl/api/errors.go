@@ -131,7 +131,7 @@ func paramMessage(name string) string {
 	case "status":
 		return "status : pending, approved, rejected ou all est attendu."
 	case "q":
-		return "q : 100 caractères au plus."
+		return "q : 100 caractères au plus, sans caractère nul (U+0000)."
 	case "cursor":
 		return "cursor : curseur invalide (altéré, ou d'une autre recherche) ; recommencez sans cursor."
 	default:
@@ -147,7 +147,7 @@ var fieldRules = map[string]string{
 	"email":            "Adresse email invalide.",
 	"password":         "Le mot de passe doit contenir entre 8 et 128 caractères.",
 	"confirm_password": "Le mot de passe doit contenir entre 8 et 128 caractères.",
-	"reason":           "Le motif doit contenir 1000 caractères au plus.",
+	"reason":           "Le motif doit contenir 1000 caractères au plus, sans caractère nul (U+0000).",
 }
 
 // decodeField finds the field the generated JSON decoder was reading ("decode field \"x\"").

@@ -49,11 +49,15 @@ func (r Registration) Validate() (NewContact, error) {
 }
 
 // RejectReason returns the reason a PDG gives for a rejection as it is stored: trimmed, nil when
-// empty. It returns an *InvalidError if the reason is too long or not valid UTF-8.
+// empty. It returns an *InvalidError if the reason is too long, holds U+0000 (which PostgreSQL text
+// cannot hold: NoNulPattern) or is not valid UTF-8.
 func RejectReason(text string) (*string, error) {
 	text = strings.TrimSpace(text)
 	if !utf8.ValidString(text) || utf8.RuneCountInString(text) > MaxReason {
 		return nil, invalid("Le motif doit contenir 1000 caractères au plus.")
+	}
+	if strings.ContainsRune(text, 0) {
+		return nil, invalid("Le motif ne peut pas contenir le caractère nul (U+0000).")
 	}
 	if text == "" {
 		return nil, nil
@@ -68,6 +72,9 @@ func RequestSearch(text string) (string, error) {
 	if !utf8.ValidString(text) || utf8.RuneCountInString(text) > MaxSearch {
 		return "", invalid("q : 100 caractères au plus.")
 	}
+	if strings.ContainsRune(text, 0) {
+		return "", invalid("q : le caractère nul (U+0000) n'est pas admis.")
+	}
 	return strings.TrimSpace(text), nil
 }
 
@@ -81,6 +88,9 @@ const (
 	EmailPattern = "^[\\t\\n\\x0B\\f\\r \\x85\\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\\x00-\\x20\"(),.:;<>@\\[\\\\\\]\\x7F-\\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\u202A-\u202E\u2066-\u2069]+(\\.[^\\x00-\\x20\"(),.:;<>@\\[\\\\\\]\\x7F-\\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\u202A-\u202E\u2066-\u2069]+)*@[^\\x00-\\x20\"(),.:;<>@\\[\\\\\\]\\x7F-\\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\u202A-\u202E\u2066-\u2069]+(\\.[^\\x00-\\x20\"(),.:;<>@\\[\\\\\\]\\x7F-\\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\u202A-\u202E\u2066-\u2069]+)+[\\t\\n\\x0B\\f\\r \\x85\\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
 	// NamePattern is a name with at least one letter and no control character nor bidirectional
 	// control (ValidName), once trimmed.
+	// NoNulPattern is a text without U+0000, which PostgreSQL text cannot hold (a rejection's
+	// reason, a search).
+	NoNulPattern = "^[^\\x00]*$"
 	NamePattern = "^[\\t\\n\\x0B\\f\\r \\x85\\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\\x00-\\x1F\\x7F-\\x9F\u202A-\u202E\u2066-\u2069]*\\p{L}[^\\x00-\\x1F\\x7F-\\x9F\u202A-\u202E\u2066-\u2069]*[\\t\\n\\x0B\\f\\r \\x85\\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
 )
 

@@ -35,6 +35,9 @@ func TestPatternsAreTheContracts(t *testing.T) {
 			t.Errorf("RegisterRequest.%s.pattern\n%q\nwant domain.NamePattern\n%q", name, got, domain.NamePattern)
 		}
 	}
+	if got := doc.Components.Schemas["RejectRequest"].Properties["reason"].Pattern; got != domain.NoNulPattern {
+		t.Errorf("RejectRequest.reason.pattern %q, want domain.NoNulPattern %q", got, domain.NoNulPattern)
+	}
 	if got := doc.Components.Schemas["RegisterRequest"].Properties["email"].Pattern; got != domain.EmailPattern {
 		t.Errorf("RegisterRequest.email.pattern\n%q\nwant domain.EmailPattern\n%q", got, domain.EmailPattern)
 	}

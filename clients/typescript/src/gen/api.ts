@@ -390,7 +390,10 @@ export interface components {
             count: number;
         };
         RejectRequest: {
-            /** @example Dossier incomplet */
+            /**
+             * @description At most 1000 characters, without U+0000; trimmed (a blank reason is no reason).
+             * @example Dossier incomplet
+             */
             reason?: string;
         };
         ApproveResponse: {
