@@ -91,7 +91,7 @@ const (
 	// NoNulPattern is a text without U+0000, which PostgreSQL text cannot hold (a rejection's
 	// reason, a search).
 	NoNulPattern = "^[^\\x00]*$"
-	NamePattern = "^[\\t\\n\\x0B\\f\\r \\x85\\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\\x00-\\x1F\\x7F-\\x9F\u202A-\u202E\u2066-\u2069]*\\p{L}[^\\x00-\\x1F\\x7F-\\x9F\u202A-\u202E\u2066-\u2069]*[\\t\\n\\x0B\\f\\r \\x85\\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+	NamePattern  = "^[\\t\\n\\x0B\\f\\r \\x85\\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\\x00-\\x1F\\x7F-\\x9F\u202A-\u202E\u2066-\u2069]*\\p{L}[^\\x00-\\x1F\\x7F-\\x9F\u202A-\u202E\u2066-\u2069]*[\\t\\n\\x0B\\f\\r \\x85\\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
 )
 
 var emailRule = regexp.MustCompile(EmailPattern)
