@@ -36,7 +36,7 @@ export default function Header({ route }: { route: string }) {
             <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false">
               <path fill="currentColor" d="M4 5h16v2H4V5Zm0 6h16v2H4v-2Zm0 6h10v2H4v-2Z" />
             </svg>
-            <span className="collapse-label">Demandes</span>
+            <span className="nav-label">Demandes</span>
           </a>
         )}
         {user.is_pdg && <NotificationBell />}
