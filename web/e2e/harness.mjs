@@ -235,7 +235,7 @@ export async function within(ms, what, probe) {
 const axeSource = readFileSync(join(webDir, "node_modules/axe-core/axe.min.js"), "utf8");
 
 /**
- * Runs every axe-core rule (WCAG 2.x A/AA and best practices) on the page as it is; returns the violations
+ * Runs axe-core's default rules (WCAG 2.0/2.1/2.2 A and AA, best practices) on the page as it is; returns the violations
  * as short lines ("rule (impact): target"), none when the page is clean.
  */
 export async function axeViolations(page) {

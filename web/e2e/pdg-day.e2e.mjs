@@ -534,4 +534,17 @@ describe("The PDG's day", { timeout: 900_000 }, () => {
     assert.equal(await G.page.title(), "Artisan Notify");
     await G.context.close();
   });
+  test("leaving the page inside the undo window still sends the decision (pagehide, fetch keepalive)", async () => {
+    const a = await register("Quentin", "Départ", "Artisan/Promoteur");
+    s.created?.push(a);
+    const T = await openTab("pdgB-leaving", s.pdgB.email, "desktop");
+    await T.openBell();
+    await T.item(a.email).getByRole("button", { name: "Approuver Quentin Départ" }).click();
+    await T.item(a.email).getByRole("button", { name: /^Annuler/ }).waitFor({ timeout: 1000 });
+    const t0 = Date.now();
+    await T.page.close({ runBeforeUnload: true });
+    await within(3000, "approved on the server", async () => (await statusOf(s.pdgB.token, a.email))?.status === "approved");
+    assert.ok(Date.now() - t0 < UNDO_MS, "sent at once by the flush, not by the timer of a closed page");
+    await T.context.close();
+  });
 });
