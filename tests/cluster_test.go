@@ -36,6 +36,9 @@ const (
 	evNew      = "artisan-request:new"
 	evApproved = "artisan-request:approved"
 	evRejected = "artisan-request:rejected"
+	// user:rights-changed is tallied by its is_pdg: a grant and a revoke are two events.
+	evGranted = "user:rights-changed is_pdg=true"
+	evRevoked = "user:rights-changed is_pdg=false"
 
 	typeClient  = "Client"
 	typeArtisan = "Artisan/Promoteur"
@@ -184,9 +187,13 @@ func (c *clients) read(r io.Reader, ready chan struct{}) {
 		}
 		var p struct {
 			ContactID int64 `json:"contact_id"`
+			IsPDG     bool  `json:"is_pdg"`
 		}
 		_ = json.Unmarshal(rep.Payload, &p)
 		rep.contact = p.ContactID
+		if rep.Event == "user:rights-changed" {
+			rep.Event = fmt.Sprintf("%s is_pdg=%v", rep.Event, p.IsPDG)
+		}
 		c.mu.Lock()
 		s := c.socks[rep.ID]
 		if s == nil && rep.ID != "" {
@@ -999,7 +1006,7 @@ func TestRevocationAcrossNodes(t *testing.T) {
 	d := c.check(t, map[string]map[key]int{
 		"witness@a":   {{evNew, app1.ID}: 1, {evApproved, app1.ID}: 1, {evNew, app2.ID}: 1, {evNew, app3.ID}: 1, {evNew, app4.ID}: 1},
 		"witness@b":   {{evNew, app1.ID}: 1, {evApproved, app1.ID}: 1, {evNew, app2.ID}: 1, {evNew, app3.ID}: 1, {evNew, app4.ID}: 1},
-		"target@b":    {{evNew, app1.ID}: 1, {evNew, app3.ID}: 1},
+		"target@b":    {{evNew, app1.ID}: 1, {evRevoked, target.ID}: 1, {evGranted, target.ID}: 1, {evNew, app3.ID}: 1},
 		"new-token@b": {{evNew, app4.ID}: 1},
 	}, nil)
 	t.Logf("revocation across nodes: %v", d)

@@ -93,6 +93,10 @@ func TestGenerateErrors(t *testing.T) {
 		{"required names no property", edit(t, "required: [user_id, at]", "required: [user_id, at, nope]"), `x.yaml:17:31: event ping:now: required names no property: "nope"`},
 		{"property name", edit(t, "note: {type: string}", `"no te": {type: string}`), `property "no te": names must match`},
 		{"fields that collide", edit(t, "note: {type: string}", "note: {type: string}\n        Note: {type: string}"), `properties "note" and "Note" both give Go field Note`},
+		{"object in an object", edit(t, "note: {type: string}", "note: {type: object, properties: {inner: {type: object, properties: {}}}}"),
+			`unsupported payload type "object" (format ""): use string, string/date-time, integer, number or boolean (event ping:now note, property inner)`},
+		{"object type that collides", strings.NewReplacer("note: {type: string}", "note: {type: object, properties: {}}", "name: gone", `name: "ping-now-note"`).Replace(base),
+			`event "ping-now-note" and event "ping:now" property "note" both generate the name PingNowNote`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -161,6 +165,12 @@ func TestGenerateOutput(t *testing.T) {
 			[]string{"K string  `json:\"k\"`", "N float64 `json:\"n,omitzero\"`"},
 			nil,
 			[]string{`  k: "a" | "b\"c";`, "  n?: number;"}},
+		{"object property",
+			edit(t, "note: {type: string}", "note:\n          type: object\n          description: Who.\n          required: [id]\n          properties:\n            id: {type: integer, format: int64}\n            when: {type: string, format: date-time}"),
+			[]string{"Note PingNowNote `json:\"note,omitzero\"`", "// PingNowNote is the note property of PingNow.\n//\n// Who.\ntype PingNowNote struct {",
+				"ID   int64     `json:\"id\"`", "When time.Time `json:\"when,omitzero\"`", "p.Note.When = p.Note.When.UTC()"},
+			nil,
+			[]string{"  note?: { id: number; when?: string };"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -43,16 +43,32 @@ func TestGeneratedEvents(t *testing.T) {
 			`{"contact_id":42,"prenom":"Amina","nom":"Diallo","nom_complet":"Amina Diallo","email":"amina@example.com","type_compte":"Artisan/Promoteur","created_at":"2026-01-15T10:30:00Z"}`},
 		{"approved",
 			func() (events.Message, error) {
-				return events.NewArtisanRequestApproved(events.ArtisanRequestApproved{ContactID: 7, NomComplet: "Amina Diallo", Email: "amina@example.com"})
+				return events.NewArtisanRequestApproved(events.ArtisanRequestApproved{ContactID: 7, NomComplet: "Amina Diallo", Email: "amina@example.com",
+					DecidedBy: events.ArtisanRequestApprovedDecidedBy{ID: 1, Name: "Paul Martin"}, DecidedAt: time.Date(2026, 1, 16, 10, 0, 0, 0, paris)})
 			},
 			"artisan-request:approved", []string{"pdg-notifications", "user:7"},
-			`{"contact_id":7,"nom_complet":"Amina Diallo","email":"amina@example.com"}`},
+			`{"contact_id":7,"nom_complet":"Amina Diallo","email":"amina@example.com","decided_by":{"id":1,"name":"Paul Martin"},"decided_at":"2026-01-16T09:00:00Z"}`},
 		{"rejected",
 			func() (events.Message, error) {
-				return events.NewArtisanRequestRejected(events.ArtisanRequestRejected{ContactID: 7})
+				return events.NewArtisanRequestRejected(events.ArtisanRequestRejected{ContactID: 7,
+					DecidedBy: events.ArtisanRequestRejectedDecidedBy{ID: 1, Name: "Paul Martin"}, DecidedAt: time.Date(2026, 1, 16, 9, 0, 0, 0, time.UTC)})
 			},
 			"artisan-request:rejected", []string{"pdg-notifications", "user:7"},
-			`{"contact_id":7}`},
+			`{"contact_id":7,"decided_by":{"id":1,"name":"Paul Martin"},"decided_at":"2026-01-16T09:00:00Z"}`},
+		{"rejected with a reason",
+			func() (events.Message, error) {
+				return events.NewArtisanRequestRejected(events.ArtisanRequestRejected{ContactID: 7,
+					DecidedBy: events.ArtisanRequestRejectedDecidedBy{ID: 1, Name: "Paul Martin"}, DecidedAt: time.Date(2026, 1, 16, 9, 0, 0, 0, time.UTC),
+					Reason: "Dossier incomplet"})
+			},
+			"artisan-request:rejected", []string{"pdg-notifications", "user:7"},
+			`{"contact_id":7,"decided_by":{"id":1,"name":"Paul Martin"},"decided_at":"2026-01-16T09:00:00Z","reason":"Dossier incomplet"}`},
+		{"rights changed",
+			func() (events.Message, error) {
+				return events.NewUserRightsChanged(events.UserRightsChanged{ContactID: 7, IsPDG: false})
+			},
+			"user:rights-changed", []string{"user:7"},
+			`{"contact_id":7,"is_pdg":false}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -242,10 +242,24 @@ func markdown(s string) template.HTML {
 	return template.HTML(b.String())
 }
 
+// htmlTypeName is how the events page names a field's type; an object lists its properties.
+func htmlTypeName(f field) string {
+	if f.typ == tObject {
+		parts := make([]string, len(f.Sub))
+		for i, sub := range f.Sub {
+			opt := ""
+			if !sub.Required {
+				opt = "?"
+			}
+			parts[i] = sub.JSON + opt + ": " + htmlTypeName(sub)
+		}
+		return "object {" + strings.Join(parts, ", ") + "}"
+	}
+	return [...]string{tString: "string", tInt64: "integer", tFloat64: "number", tBool: "boolean", tTime: "string (date-time)"}[f.typ]
+}
+
 var htmlFuncs = template.FuncMap{
-	"typeName": func(f field) string {
-		return [...]string{tString: "string", tInt64: "integer", tFloat64: "number", tBool: "boolean", tTime: "string (date-time)"}[f.typ]
-	},
+	"typeName": htmlTypeName,
 	"anchor": func(name string) string {
 		return "event-" + strings.Map(func(r rune) rune {
 			if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' {

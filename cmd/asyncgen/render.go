@@ -15,9 +15,10 @@ var funcs = template.FuncMap{
 	"tsQuote":    tsQuote,
 	"comment":    comment,
 	"jsdoc":      jsdoc,
-	"goType":     func(f field) string { return f.typ.Go() },
+	"goType":     goType,
 	"tsType":     tsType,
 	"isTime":     func(f field) bool { return f.typ == tTime },
+	"isObject":   func(f field) bool { return f.typ == tObject },
 	"isInt":      func(p param) bool { return p.typ == tInt64 },
 	"jsonTag":    jsonTag,
 	"goRoom":     goRoom,
@@ -29,6 +30,11 @@ var funcs = template.FuncMap{
 			for _, f := range ev.Fields {
 				if f.typ == tTime {
 					return true
+				}
+				for _, sub := range f.Sub {
+					if sub.typ == tTime {
+						return true
+					}
 				}
 			}
 		}
@@ -153,12 +159,31 @@ type {{.Ident}} struct {
 	{{.GoName}} {{goType .}} {{jsonTag .}}
 {{- end}}
 }
+{{- $ev := .}}
+{{- range .Fields}}{{if isObject .}}
+
+{{comment (printf "%s is the %s property of %s." .GoType .JSON $ev.Ident)}}
+{{- if .Doc}}
+//
+{{comment .Doc}}
+{{- end}}
+type {{.GoType}} struct {
+{{- range .Sub}}
+{{- if .Doc}}
+	{{comment .Doc}}
+{{- end}}
+	{{.GoName}} {{goType .}} {{jsonTag .}}
+{{- end}}
+}
+{{- end}}{{end}}
 
 {{comment (printf "New%s returns the Message that sends p as Event%s to %s.\nIt returns an error if p does not marshal to JSON." .Ident .Ident (patterns .))}}
 func New{{.Ident}}(p {{.Ident}}) (Message, error) {
 {{- range .Fields}}{{if isTime .}}
 	p.{{.GoName}} = p.{{.GoName}}.UTC()
-{{- end}}{{end}}
+{{- end}}{{$f := .}}{{range .Sub}}{{if isTime .}}
+	p.{{$f.GoName}}.{{.GoName}} = p.{{$f.GoName}}.{{.GoName}}.UTC()
+{{- end}}{{end}}{{end}}
 	return newMessage(Event{{.Ident}}, []string{ {{- range $i, $r := .Rooms}}{{if $i}}, {{end}}{{goRoom $r}}{{end -}} }, p)
 }
 
@@ -288,7 +313,26 @@ func tsQuote(s string) string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
+// goType is the Go type of a field: its scalar's, or the struct generated for an object.
+func goType(f field) string {
+	if f.typ == tObject {
+		return f.GoType
+	}
+	return f.typ.Go()
+}
+
 func tsType(f field) string {
+	if f.typ == tObject {
+		parts := make([]string, len(f.Sub))
+		for i, sub := range f.Sub {
+			opt := ""
+			if !sub.Required {
+				opt = "?"
+			}
+			parts[i] = sub.JSON + opt + ": " + tsType(sub)
+		}
+		return "{ " + strings.Join(parts, "; ") + " }"
+	}
 	if len(f.Enum) == 0 {
 		return f.typ.TS()
 	}

@@ -69,6 +69,10 @@ type field struct {
 	Required bool
 	typ      scalar
 	Enum     []string
+	// Sub and GoType describe an object field (typ tObject): its properties (scalars only) and the
+	// Go struct type generated for it (the event's identifier and the field's Go name).
+	Sub    []field
+	GoType string
 }
 
 // roomUse is one room of an event, its placeholders bound to payload fields.
@@ -87,14 +91,15 @@ const (
 	tFloat64
 	tBool
 	tTime
+	tObject
 )
 
 func (s scalar) Go() string {
-	return [...]string{tString: "string", tInt64: "int64", tFloat64: "float64", tBool: "bool", tTime: "time.Time"}[s]
+	return [...]string{tString: "string", tInt64: "int64", tFloat64: "float64", tBool: "bool", tTime: "time.Time", tObject: "struct"}[s]
 }
 
 func (s scalar) TS() string {
-	return [...]string{tString: "string", tInt64: "number", tFloat64: "number", tBool: "boolean", tTime: "string"}[s]
+	return [...]string{tString: "string", tInt64: "number", tFloat64: "number", tBool: "boolean", tTime: "string", tObject: "object"}[s]
 }
 
 // walker walks a yaml.v3 node tree, following local $refs, and reports errors as file:line:col.
@@ -329,7 +334,7 @@ func (p *walker) parseMessage(key string, m *yaml.Node) (event, []*yaml.Node, er
 	if t, _ := p.str(payload, "type", false); t != "object" || payload.Kind != yaml.MappingNode {
 		return ev, nil, p.errorf(payload, "event %s: payload must be a schema of type object", name)
 	}
-	if ev.Fields, err = p.parseFields(name, payload); err != nil {
+	if ev.Fields, err = p.parseFields(name, ev.Ident, payload, true); err != nil {
 		return ev, nil, err
 	}
 	rooms := get(m, "x-rooms")
@@ -341,7 +346,10 @@ func (p *walker) parseMessage(key string, m *yaml.Node) (event, []*yaml.Node, er
 
 var fieldName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-func (p *walker) parseFields(event string, schema *yaml.Node) ([]field, error) {
+// parseFields returns the properties of an object schema. Properties are scalars or, when nested is
+// true (a payload's own properties), objects whose properties are scalars; the Go type of such an
+// object is typePrefix followed by the property's Go name.
+func (p *walker) parseFields(event, typePrefix string, schema *yaml.Node, nested bool) ([]field, error) {
 	props, err := p.resolve(get(schema, "properties"))
 	if err != nil {
 		return nil, err
@@ -360,13 +368,24 @@ func (p *walker) parseFields(event string, schema *yaml.Node) ([]field, error) {
 		if err != nil {
 			return nil, err
 		}
-		t, enum, err := p.scalarType(s)
-		if err != nil {
+		var (
+			t    scalar
+			enum []string
+		)
+		if typ, _ := p.str(s, "type", false); nested && typ == "object" && s.Kind == yaml.MappingNode {
+			t = tObject
+		} else if t, enum, err = p.scalarType(s); err != nil {
 			return nil, fmt.Errorf("%w (event %s, property %s)", err, event, kv.key)
 		}
 		f := field{JSON: kv.key, GoName: pascal(kv.key), typ: t, Enum: enum}
 		if f.GoName == "" || !isLetter(f.GoName[0]) {
 			f.GoName = "X" + f.GoName
+		}
+		if t == tObject {
+			f.GoType = typePrefix + f.GoName
+			if f.Sub, err = p.parseFields(event+" "+kv.key, f.GoType, s, false); err != nil {
+				return nil, err
+			}
 		}
 		if prev, dup := goNames[f.GoName]; dup {
 			return nil, p.errorf(kv.keyNode, "event %s: properties %q and %q both give Go field %s", event, prev, kv.key, f.GoName)
@@ -494,6 +513,14 @@ func checkNames(a *api) error {
 	for _, ev := range a.GoEvents() {
 		for _, n := range []string{ev.Ident, "Event" + ev.Ident, "New" + ev.Ident, "Emit" + ev.Ident, "Decode" + ev.Ident} {
 			if err := add(n, fmt.Sprintf("event %q", ev.Name)); err != nil {
+				return err
+			}
+		}
+		for _, f := range ev.Fields {
+			if f.typ != tObject {
+				continue
+			}
+			if err := add(f.GoType, fmt.Sprintf("event %q property %q", ev.Name, f.JSON)); err != nil {
 				return err
 			}
 		}

@@ -8,6 +8,8 @@ package db
 import (
 	"context"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const countPendingRequests = `-- name: CountPendingRequests :one
@@ -21,11 +23,33 @@ func (q *Queries) CountPendingRequests(ctx context.Context) (int64, error) {
 	return count, err
 }
 
+const countRequests = `-- name: CountRequests :one
+SELECT count(*)
+FROM contacts c
+WHERE c.artisan_status IN ('pending', 'approved', 'rejected')
+  AND ($1::artisan_status IS NULL OR c.artisan_status = $1::artisan_status)
+  AND ($2::text IS NULL OR (c.prenom || ' ' || c.nom || ' ' || c.email) ILIKE $2::text)
+`
+
+type CountRequestsParams struct {
+	Status  *ArtisanStatus
+	Pattern *string
+}
+
+// CountRequests returns how many requests have the status (every request, whatever its status, when
+// it is NULL) and match the pattern when one is given.
+func (q *Queries) CountRequests(ctx context.Context, arg CountRequestsParams) (int64, error) {
+	row := q.db.QueryRow(ctx, countRequests, arg.Status, arg.Pattern)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const createContact = `-- name: CreateContact :one
 INSERT INTO contacts (prenom, nom, email, password_hash, type_compte, demande_artisan, artisan_status)
 VALUES ($1, $2, $3, $4, $5, $6::artisan_status = 'pending', $6)
 RETURNING id, prenom, nom, email, type_compte, demande_artisan, artisan_status, token_version,
-          FALSE AS is_pdg, created_at
+          FALSE AS is_pdg, created_at, decided_at, decision_reason
 `
 
 type CreateContactParams struct {
@@ -48,6 +72,8 @@ type CreateContactRow struct {
 	TokenVersion   int32
 	IsPdg          bool
 	CreatedAt      time.Time
+	DecidedAt      pgtype.Timestamptz
+	DecisionReason *string
 }
 
 // CreateContact inserts a contact; a duplicate email violates contacts_email_key. It returns the
@@ -73,33 +99,39 @@ func (q *Queries) CreateContact(ctx context.Context, arg CreateContactParams) (C
 		&i.TokenVersion,
 		&i.IsPdg,
 		&i.CreatedAt,
+		&i.DecidedAt,
+		&i.DecisionReason,
 	)
 	return i, err
 }
 
 const decideRequest = `-- name: DecideRequest :one
-UPDATE contacts
+UPDATE contacts AS c
 SET artisan_status  = $1,
     demande_artisan = FALSE,
-    decided_by      = $2,
+    decided_by      = $2::bigint,
     decided_at      = now(),
     decision_reason = $3
-WHERE id = $4 AND artisan_status = 'pending'
-RETURNING id, prenom, nom, email
+WHERE c.id = $4::bigint AND c.artisan_status = 'pending'
+RETURNING c.id, c.prenom, c.nom, c.email, c.decided_at, c.decision_reason,
+          COALESCE((SELECT d.prenom || ' ' || d.nom FROM contacts d WHERE d.id = c.decided_by), '')::text AS decider_name
 `
 
 type DecideRequestParams struct {
 	Status    ArtisanStatus
-	DecidedBy *int64
+	DecidedBy int64
 	Reason    *string
 	ID        int64
 }
 
 type DecideRequestRow struct {
-	ID     int64
-	Prenom string
-	Nom    string
-	Email  string
+	ID             int64
+	Prenom         string
+	Nom            string
+	Email          string
+	DecidedAt      pgtype.Timestamptz
+	DecisionReason *string
+	DeciderName    string
 }
 
 // DecideRequest moves a pending request to approved or rejected; no row when it is not pending.
@@ -116,6 +148,9 @@ func (q *Queries) DecideRequest(ctx context.Context, arg DecideRequestParams) (D
 		&i.Prenom,
 		&i.Nom,
 		&i.Email,
+		&i.DecidedAt,
+		&i.DecisionReason,
+		&i.DeciderName,
 	)
 	return i, err
 }
@@ -148,9 +183,42 @@ func (q *Queries) GetCredentialsByEmail(ctx context.Context, email string) (GetC
 	return i, err
 }
 
+const getDecision = `-- name: GetDecision :one
+SELECT c.id, c.artisan_status, c.decided_at, c.decision_reason, c.decided_by, d.prenom AS decider_prenom, d.nom AS decider_nom
+FROM contacts c LEFT JOIN contacts d ON d.id = c.decided_by
+WHERE c.id = $1
+`
+
+type GetDecisionRow struct {
+	ID             int64
+	ArtisanStatus  ArtisanStatus
+	DecidedAt      pgtype.Timestamptz
+	DecisionReason *string
+	DecidedBy      *int64
+	DeciderPrenom  *string
+	DeciderNom     *string
+}
+
+// GetDecision returns the decision taken on the request of contact id (status none or pending: no decision).
+func (q *Queries) GetDecision(ctx context.Context, id int64) (GetDecisionRow, error) {
+	row := q.db.QueryRow(ctx, getDecision, id)
+	var i GetDecisionRow
+	err := row.Scan(
+		&i.ID,
+		&i.ArtisanStatus,
+		&i.DecidedAt,
+		&i.DecisionReason,
+		&i.DecidedBy,
+		&i.DeciderPrenom,
+		&i.DeciderNom,
+	)
+	return i, err
+}
+
 const getUser = `-- name: GetUser :one
 SELECT c.id, c.prenom, c.nom, c.email, c.type_compte, c.demande_artisan, c.artisan_status, c.token_version,
-       EXISTS (SELECT 1 FROM employees e WHERE e.contact_id = c.id AND e.role = 'PDG') AS is_pdg, c.created_at
+       EXISTS (SELECT 1 FROM employees e WHERE e.contact_id = c.id AND e.role = 'PDG') AS is_pdg, c.created_at,
+       c.decided_at, c.decision_reason
 FROM contacts c
 WHERE c.id = $1
 `
@@ -166,6 +234,8 @@ type GetUserRow struct {
 	TokenVersion   int32
 	IsPdg          bool
 	CreatedAt      time.Time
+	DecidedAt      pgtype.Timestamptz
+	DecisionReason *string
 }
 
 // GetUser returns a contact with its PDG right. CreateContact and ListPDG return the same
@@ -184,8 +254,232 @@ func (q *Queries) GetUser(ctx context.Context, id int64) (GetUserRow, error) {
 		&i.TokenVersion,
 		&i.IsPdg,
 		&i.CreatedAt,
+		&i.DecidedAt,
+		&i.DecisionReason,
 	)
 	return i, err
+}
+
+const listAllRequestsPage = `-- name: ListAllRequestsPage :many
+SELECT c.id, c.prenom, c.nom, c.email, c.type_compte, c.created_at, c.artisan_status,
+       c.decided_at, c.decision_reason, c.decided_by, d.prenom AS decider_prenom, d.nom AS decider_nom
+FROM contacts c LEFT JOIN contacts d ON d.id = c.decided_by
+WHERE c.artisan_status IN ('pending', 'approved', 'rejected')
+  AND (c.created_at, c.id) < ($1::timestamptz, $2::bigint)
+  AND ($3::text IS NULL OR (c.prenom || ' ' || c.nom || ' ' || c.email) ILIKE $3::text)
+ORDER BY c.created_at DESC, c.id DESC
+LIMIT $4
+`
+
+type ListAllRequestsPageParams struct {
+	BeforeAt time.Time
+	BeforeID int64
+	Pattern  *string
+	MaxRows  int32
+}
+
+type ListAllRequestsPageRow struct {
+	ID             int64
+	Prenom         string
+	Nom            string
+	Email          string
+	TypeCompte     AccountType
+	CreatedAt      time.Time
+	ArtisanStatus  ArtisanStatus
+	DecidedAt      pgtype.Timestamptz
+	DecisionReason *string
+	DecidedBy      *int64
+	DeciderPrenom  *string
+	DeciderNom     *string
+}
+
+// ListAllRequestsPage returns a page of every request ever made (pending or decided), like ListPendingPage.
+// The decider's name is NULL when that contact was removed.
+func (q *Queries) ListAllRequestsPage(ctx context.Context, arg ListAllRequestsPageParams) ([]ListAllRequestsPageRow, error) {
+	rows, err := q.db.Query(ctx, listAllRequestsPage,
+		arg.BeforeAt,
+		arg.BeforeID,
+		arg.Pattern,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListAllRequestsPageRow{}
+	for rows.Next() {
+		var i ListAllRequestsPageRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Prenom,
+			&i.Nom,
+			&i.Email,
+			&i.TypeCompte,
+			&i.CreatedAt,
+			&i.ArtisanStatus,
+			&i.DecidedAt,
+			&i.DecisionReason,
+			&i.DecidedBy,
+			&i.DeciderPrenom,
+			&i.DeciderNom,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listDecidedPage = `-- name: ListDecidedPage :many
+SELECT c.id, c.prenom, c.nom, c.email, c.type_compte, c.created_at, c.artisan_status,
+       c.decided_at, c.decision_reason, c.decided_by, d.prenom AS decider_prenom, d.nom AS decider_nom
+FROM contacts c LEFT JOIN contacts d ON d.id = c.decided_by
+WHERE c.artisan_status = $1 AND c.artisan_status IN ('approved', 'rejected')
+  AND (c.decided_at, c.id) < ($2::timestamptz, $3::bigint)
+  AND ($4::text IS NULL OR (c.prenom || ' ' || c.nom || ' ' || c.email) ILIKE $4::text)
+ORDER BY c.decided_at DESC, c.id DESC
+LIMIT $5
+`
+
+type ListDecidedPageParams struct {
+	Status   ArtisanStatus
+	BeforeAt time.Time
+	BeforeID int64
+	Pattern  *string
+	MaxRows  int32
+}
+
+type ListDecidedPageRow struct {
+	ID             int64
+	Prenom         string
+	Nom            string
+	Email          string
+	TypeCompte     AccountType
+	CreatedAt      time.Time
+	ArtisanStatus  ArtisanStatus
+	DecidedAt      pgtype.Timestamptz
+	DecisionReason *string
+	DecidedBy      *int64
+	DeciderPrenom  *string
+	DeciderNom     *string
+}
+
+// ListDecidedPage returns a page of the requests decided with status (approved or rejected), newest
+// decision first (ties: higher id first), after the keyset (before_at, before_id), like ListPendingPage.
+func (q *Queries) ListDecidedPage(ctx context.Context, arg ListDecidedPageParams) ([]ListDecidedPageRow, error) {
+	rows, err := q.db.Query(ctx, listDecidedPage,
+		arg.Status,
+		arg.BeforeAt,
+		arg.BeforeID,
+		arg.Pattern,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListDecidedPageRow{}
+	for rows.Next() {
+		var i ListDecidedPageRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Prenom,
+			&i.Nom,
+			&i.Email,
+			&i.TypeCompte,
+			&i.CreatedAt,
+			&i.ArtisanStatus,
+			&i.DecidedAt,
+			&i.DecisionReason,
+			&i.DecidedBy,
+			&i.DeciderPrenom,
+			&i.DeciderNom,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listPendingPage = `-- name: ListPendingPage :many
+SELECT c.id, c.prenom, c.nom, c.email, c.type_compte, c.created_at, c.artisan_status,
+       c.decided_at, c.decision_reason, c.decided_by, d.prenom AS decider_prenom, d.nom AS decider_nom
+FROM contacts c LEFT JOIN contacts d ON d.id = c.decided_by
+WHERE c.artisan_status = 'pending'
+  AND (c.created_at, c.id) < ($1::timestamptz, $2::bigint)
+  AND ($3::text IS NULL OR (c.prenom || ' ' || c.nom || ' ' || c.email) ILIKE $3::text)
+ORDER BY c.created_at DESC, c.id DESC
+LIMIT $4
+`
+
+type ListPendingPageParams struct {
+	BeforeAt time.Time
+	BeforeID int64
+	Pattern  *string
+	MaxRows  int32
+}
+
+type ListPendingPageRow struct {
+	ID             int64
+	Prenom         string
+	Nom            string
+	Email          string
+	TypeCompte     AccountType
+	CreatedAt      time.Time
+	ArtisanStatus  ArtisanStatus
+	DecidedAt      pgtype.Timestamptz
+	DecisionReason *string
+	DecidedBy      *int64
+	DeciderPrenom  *string
+	DeciderNom     *string
+}
+
+// ListPendingPage returns a page of the pending requests, newest request first (ties: higher id
+// first), after the keyset (before_at, before_id), whose text (first name, last name, email) matches
+// the ILIKE pattern when one is given. The decider's columns are NULL (no decision yet).
+func (q *Queries) ListPendingPage(ctx context.Context, arg ListPendingPageParams) ([]ListPendingPageRow, error) {
+	rows, err := q.db.Query(ctx, listPendingPage,
+		arg.BeforeAt,
+		arg.BeforeID,
+		arg.Pattern,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListPendingPageRow{}
+	for rows.Next() {
+		var i ListPendingPageRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Prenom,
+			&i.Nom,
+			&i.Email,
+			&i.TypeCompte,
+			&i.CreatedAt,
+			&i.ArtisanStatus,
+			&i.DecidedAt,
+			&i.DecisionReason,
+			&i.DecidedBy,
+			&i.DeciderPrenom,
+			&i.DeciderNom,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const listPendingRequests = `-- name: ListPendingRequests :many

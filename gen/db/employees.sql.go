@@ -8,6 +8,8 @@ package db
 import (
 	"context"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const bumpTokenVersion = `-- name: BumpTokenVersion :one
@@ -39,7 +41,7 @@ func (q *Queries) GrantPDG(ctx context.Context, email string) (int64, error) {
 
 const listPDG = `-- name: ListPDG :many
 SELECT c.id, c.prenom, c.nom, c.email, c.type_compte, c.demande_artisan, c.artisan_status, c.token_version,
-       TRUE AS is_pdg, c.created_at
+       TRUE AS is_pdg, c.created_at, c.decided_at, c.decision_reason
 FROM employees e JOIN contacts c ON c.id = e.contact_id
 WHERE e.role = 'PDG'
 ORDER BY c.id
@@ -56,6 +58,8 @@ type ListPDGRow struct {
 	TokenVersion   int32
 	IsPdg          bool
 	CreatedAt      time.Time
+	DecidedAt      pgtype.Timestamptz
+	DecisionReason *string
 }
 
 // ListPDG returns every PDG, by id, with the columns of GetUser.
@@ -79,6 +83,8 @@ func (q *Queries) ListPDG(ctx context.Context) ([]ListPDGRow, error) {
 			&i.TokenVersion,
 			&i.IsPdg,
 			&i.CreatedAt,
+			&i.DecidedAt,
+			&i.DecisionReason,
 		); err != nil {
 			return nil, err
 		}

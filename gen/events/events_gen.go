@@ -23,6 +23,8 @@ const (
 	// EventInternalUserChanged is the name of the event whose payload is InternalUserChanged.
 	// It is internal: relayed between the server's nodes, never sent to clients.
 	EventInternalUserChanged = "internal:user-changed"
+	// EventUserRightsChanged is the name of the event whose payload is UserRightsChanged.
+	EventUserRightsChanged = "user:rights-changed"
 )
 
 // IsInternal reports whether event is internal (x-internal in asyncapi.yaml): recorded and relayed
@@ -89,11 +91,26 @@ type ArtisanRequestApproved struct {
 	NomComplet string `json:"nom_complet"`
 	// Email of the applicant.
 	Email string `json:"email"`
+	// The PDG who decided.
+	DecidedBy ArtisanRequestApprovedDecidedBy `json:"decided_by"`
+	// When the request was decided (RFC 3339, UTC).
+	DecidedAt time.Time `json:"decided_at"`
+}
+
+// ArtisanRequestApprovedDecidedBy is the decided_by property of ArtisanRequestApproved.
+//
+// The PDG who decided.
+type ArtisanRequestApprovedDecidedBy struct {
+	// Contact id of the PDG.
+	ID int64 `json:"id"`
+	// First and last name of the PDG.
+	Name string `json:"name"`
 }
 
 // NewArtisanRequestApproved returns the Message that sends p as EventArtisanRequestApproved to pdg-notifications, user:{contact_id}.
 // It returns an error if p does not marshal to JSON.
 func NewArtisanRequestApproved(p ArtisanRequestApproved) (Message, error) {
+	p.DecidedAt = p.DecidedAt.UTC()
 	return newMessage(EventArtisanRequestApproved, []string{RoomPDGNotifications, UserRoom(p.ContactID)}, p)
 }
 
@@ -166,11 +183,28 @@ func DecodeArtisanRequestNew(m Message) (ArtisanRequestNew, error) {
 type ArtisanRequestRejected struct {
 	// Id of the applicant.
 	ContactID int64 `json:"contact_id"`
+	// The PDG who decided.
+	DecidedBy ArtisanRequestRejectedDecidedBy `json:"decided_by"`
+	// When the request was decided (RFC 3339, UTC).
+	DecidedAt time.Time `json:"decided_at"`
+	// The reason the PDG gave, when they gave one.
+	Reason string `json:"reason,omitzero"`
+}
+
+// ArtisanRequestRejectedDecidedBy is the decided_by property of ArtisanRequestRejected.
+//
+// The PDG who decided.
+type ArtisanRequestRejectedDecidedBy struct {
+	// Contact id of the PDG.
+	ID int64 `json:"id"`
+	// First and last name of the PDG.
+	Name string `json:"name"`
 }
 
 // NewArtisanRequestRejected returns the Message that sends p as EventArtisanRequestRejected to pdg-notifications, user:{contact_id}.
 // It returns an error if p does not marshal to JSON.
 func NewArtisanRequestRejected(p ArtisanRequestRejected) (Message, error) {
+	p.DecidedAt = p.DecidedAt.UTC()
 	return newMessage(EventArtisanRequestRejected, []string{RoomPDGNotifications, UserRoom(p.ContactID)}, p)
 }
 
@@ -222,5 +256,42 @@ func EmitInternalUserChanged(ctx context.Context, e Emitter, p InternalUserChang
 func DecodeInternalUserChanged(m Message) (InternalUserChanged, error) {
 	var p InternalUserChanged
 	err := decodeMessage(m, EventInternalUserChanged, &p)
+	return p, err
+}
+
+// UserRightsChanged is the payload of EventUserRightsChanged.
+//
+// An operator granted or revoked the user's PDG right (grant-pdg, revoke-pdg). Sent to that user's own
+// sockets, on every node, after the sockets were updated: on a grant they are already in
+// pdg-notifications, on a revoke they have left it; no reconnection is needed. Clients reload what
+// depends on the right (the user, the pending requests).
+type UserRightsChanged struct {
+	// Id of the user whose rights changed.
+	ContactID int64 `json:"contact_id"`
+	// Whether the user is now a PDG.
+	IsPDG bool `json:"is_pdg"`
+}
+
+// NewUserRightsChanged returns the Message that sends p as EventUserRightsChanged to user:{contact_id}.
+// It returns an error if p does not marshal to JSON.
+func NewUserRightsChanged(p UserRightsChanged) (Message, error) {
+	return newMessage(EventUserRightsChanged, []string{UserRoom(p.ContactID)}, p)
+}
+
+// EmitUserRightsChanged sends p as EventUserRightsChanged through e.
+// It returns the error of NewUserRightsChanged or of e.Emit.
+func EmitUserRightsChanged(ctx context.Context, e Emitter, p UserRightsChanged) error {
+	m, err := NewUserRightsChanged(p)
+	if err != nil {
+		return err
+	}
+	return e.Emit(ctx, m)
+}
+
+// DecodeUserRightsChanged returns the payload of m, a Message of EventUserRightsChanged.
+// It returns an error if m is another event or its payload does not decode.
+func DecodeUserRightsChanged(m Message) (UserRightsChanged, error) {
+	var p UserRightsChanged
+	err := decodeMessage(m, EventUserRightsChanged, &p)
 	return p, err
 }

@@ -25,7 +25,8 @@ type Invoker interface {
 	// ApproveArtisanRequest invokes approveArtisanRequest operation.
 	//
 	// Atomic: of concurrent decisions on one request exactly one gets 200, the others 409. On success PDGs
-	// and the applicant receive `artisan-request:approved`.
+	// and the applicant receive `artisan-request:approved`. A 409 names the decision already taken in
+	// `error.decision` (which request, approved or rejected, by whom, when).
 	//
 	// POST /api/notifications/artisan-requests/{id}/approve
 	ApproveArtisanRequest(ctx context.Context, params ApproveArtisanRequestParams) (*ApproveResponse, error)
@@ -49,7 +50,14 @@ type Invoker interface {
 	Healthz(ctx context.Context) (*Health, error)
 	// ListArtisanRequests invokes listArtisanRequests operation.
 	//
-	// Newest first (ties broken by the higher id first). PDG only.
+	// PDG only. `status` chooses the requests: `pending` (default) newest request first; `approved`,
+	// `rejected` (the history) newest decision first; `all` (every request ever made) newest request
+	// first. Ties are broken by the higher id first. `q` keeps the requests whose first name, last name,
+	// full name or email contains it (case-insensitive). A page holds at most `limit` requests; when more
+	// follow, `next_cursor` is set: send it back as `cursor`, with the same `status` and `q`, for the next
+	// page. Pages are stable: requests made or decided meanwhile do not shift them (a request decided
+	// meanwhile leaves the pending list). A cursor that was altered, or sent with another `status` or `q`,
+	// is 400.
 	//
 	// GET /api/notifications/artisan-requests
 	ListArtisanRequests(ctx context.Context, params ListArtisanRequestsParams) (*ArtisanRequestList, error)
@@ -84,8 +92,8 @@ type Invoker interface {
 	Register(ctx context.Context, request *RegisterRequest) (*AuthResponse, error)
 	// RejectArtisanRequest invokes rejectArtisanRequest operation.
 	//
-	// Atomic like approve. The optional reason is kept with the decision. On success PDGs and the
-	// applicant receive `artisan-request:rejected`.
+	// Atomic like approve (a 409 has `error.decision` too). The optional reason is kept with the decision.
+	// On success PDGs and the applicant receive `artisan-request:rejected`.
 	//
 	// POST /api/notifications/artisan-requests/{id}/reject
 	RejectArtisanRequest(ctx context.Context, request OptRejectRequest, params RejectArtisanRequestParams) (*RejectResponse, error)
@@ -135,7 +143,8 @@ func (c *Client) requestURL(ctx context.Context) *url.URL {
 // ApproveArtisanRequest invokes approveArtisanRequest operation.
 //
 // Atomic: of concurrent decisions on one request exactly one gets 200, the others 409. On success PDGs
-// and the applicant receive `artisan-request:approved`.
+// and the applicant receive `artisan-request:approved`. A 409 names the decision already taken in
+// `error.decision` (which request, approved or rejected, by whom, when).
 //
 // POST /api/notifications/artisan-requests/{id}/approve
 func (c *Client) ApproveArtisanRequest(ctx context.Context, params ApproveArtisanRequestParams) (*ApproveResponse, error) {
@@ -425,7 +434,14 @@ func (c *Client) sendHealthz(ctx context.Context) (res *Health, err error) {
 
 // ListArtisanRequests invokes listArtisanRequests operation.
 //
-// Newest first (ties broken by the higher id first). PDG only.
+// PDG only. `status` chooses the requests: `pending` (default) newest request first; `approved`,
+// `rejected` (the history) newest decision first; `all` (every request ever made) newest request
+// first. Ties are broken by the higher id first. `q` keeps the requests whose first name, last name,
+// full name or email contains it (case-insensitive). A page holds at most `limit` requests; when more
+// follow, `next_cursor` is set: send it back as `cursor`, with the same `status` and `q`, for the next
+// page. Pages are stable: requests made or decided meanwhile do not shift them (a request decided
+// meanwhile leaves the pending list). A cursor that was altered, or sent with another `status` or `q`,
+// is 400.
 //
 // GET /api/notifications/artisan-requests
 func (c *Client) ListArtisanRequests(ctx context.Context, params ListArtisanRequestsParams) (*ArtisanRequestList, error) {
@@ -452,6 +468,57 @@ func (c *Client) sendListArtisanRequests(ctx context.Context, params ListArtisan
 		if err := q.EncodeParam(cfg, func(e uri.Encoder) error {
 			if val, ok := params.Limit.Get(); ok {
 				return e.EncodeValue(conv.Int32ToString(val))
+			}
+			return nil
+		}); err != nil {
+			return res, errors.Wrap(err, "encode query")
+		}
+	}
+	{
+		// Encode "status" parameter.
+		cfg := uri.QueryParameterEncodingConfig{
+			Name:    "status",
+			Style:   uri.QueryStyleForm,
+			Explode: true,
+		}
+
+		if err := q.EncodeParam(cfg, func(e uri.Encoder) error {
+			if val, ok := params.Status.Get(); ok {
+				return e.EncodeValue(conv.StringToString(string(val)))
+			}
+			return nil
+		}); err != nil {
+			return res, errors.Wrap(err, "encode query")
+		}
+	}
+	{
+		// Encode "q" parameter.
+		cfg := uri.QueryParameterEncodingConfig{
+			Name:    "q",
+			Style:   uri.QueryStyleForm,
+			Explode: true,
+		}
+
+		if err := q.EncodeParam(cfg, func(e uri.Encoder) error {
+			if val, ok := params.Q.Get(); ok {
+				return e.EncodeValue(conv.StringToString(val))
+			}
+			return nil
+		}); err != nil {
+			return res, errors.Wrap(err, "encode query")
+		}
+	}
+	{
+		// Encode "cursor" parameter.
+		cfg := uri.QueryParameterEncodingConfig{
+			Name:    "cursor",
+			Style:   uri.QueryStyleForm,
+			Explode: true,
+		}
+
+		if err := q.EncodeParam(cfg, func(e uri.Encoder) error {
+			if val, ok := params.Cursor.Get(); ok {
+				return e.EncodeValue(conv.StringToString(val))
 			}
 			return nil
 		}); err != nil {
@@ -737,8 +804,8 @@ func (c *Client) sendRegister(ctx context.Context, request *RegisterRequest) (re
 
 // RejectArtisanRequest invokes rejectArtisanRequest operation.
 //
-// Atomic like approve. The optional reason is kept with the decision. On success PDGs and the
-// applicant receive `artisan-request:rejected`.
+// Atomic like approve (a 409 has `error.decision` too). The optional reason is kept with the decision.
+// On success PDGs and the applicant receive `artisan-request:rejected`.
 //
 // POST /api/notifications/artisan-requests/{id}/reject
 func (c *Client) RejectArtisanRequest(ctx context.Context, request OptRejectRequest, params RejectArtisanRequestParams) (*RejectResponse, error) {

@@ -31,7 +31,8 @@ func recordError(string, error) {}
 // handleApproveArtisanRequestRequest handles approveArtisanRequest operation.
 //
 // Atomic: of concurrent decisions on one request exactly one gets 200, the others 409. On success PDGs
-// and the applicant receive `artisan-request:approved`.
+// and the applicant receive `artisan-request:approved`. A 409 names the decision already taken in
+// `error.decision` (which request, approved or rejected, by whom, when).
 //
 // POST /api/notifications/artisan-requests/{id}/approve
 func (s *Server) handleApproveArtisanRequestRequest(args [1]string, argsEscaped bool, w http.ResponseWriter, r *http.Request) {
@@ -500,7 +501,14 @@ func (s *Server) handleHealthzRequest(args [0]string, argsEscaped bool, w http.R
 
 // handleListArtisanRequestsRequest handles listArtisanRequests operation.
 //
-// Newest first (ties broken by the higher id first). PDG only.
+// PDG only. `status` chooses the requests: `pending` (default) newest request first; `approved`,
+// `rejected` (the history) newest decision first; `all` (every request ever made) newest request
+// first. Ties are broken by the higher id first. `q` keeps the requests whose first name, last name,
+// full name or email contains it (case-insensitive). A page holds at most `limit` requests; when more
+// follow, `next_cursor` is set: send it back as `cursor`, with the same `status` and `q`, for the next
+// page. Pages are stable: requests made or decided meanwhile do not shift them (a request decided
+// meanwhile leaves the pending list). A cursor that was altered, or sent with another `status` or `q`,
+// is 400.
 //
 // GET /api/notifications/artisan-requests
 func (s *Server) handleListArtisanRequestsRequest(args [0]string, argsEscaped bool, w http.ResponseWriter, r *http.Request) {
@@ -579,7 +587,7 @@ func (s *Server) handleListArtisanRequestsRequest(args [0]string, argsEscaped bo
 		mreq := middleware.Request{
 			Context:          ctx,
 			OperationName:    ListArtisanRequestsOperation,
-			OperationSummary: "Pending artisan requests, newest first",
+			OperationSummary: "Artisan requests (pending by default), newest first, a page at a time",
 			OperationID:      "listArtisanRequests",
 			Body:             nil,
 			RawBody:          rawBody,
@@ -588,6 +596,18 @@ func (s *Server) handleListArtisanRequestsRequest(args [0]string, argsEscaped bo
 					Name: "limit",
 					In:   "query",
 				}: params.Limit,
+				{
+					Name: "status",
+					In:   "query",
+				}: params.Status,
+				{
+					Name: "q",
+					In:   "query",
+				}: params.Q,
+				{
+					Name: "cursor",
+					In:   "query",
+				}: params.Cursor,
 			},
 			Raw: r,
 		}
@@ -1038,8 +1058,8 @@ func (s *Server) handleRegisterRequest(args [0]string, argsEscaped bool, w http.
 
 // handleRejectArtisanRequestRequest handles rejectArtisanRequest operation.
 //
-// Atomic like approve. The optional reason is kept with the decision. On success PDGs and the
-// applicant receive `artisan-request:rejected`.
+// Atomic like approve (a 409 has `error.decision` too). The optional reason is kept with the decision.
+// On success PDGs and the applicant receive `artisan-request:rejected`.
 //
 // POST /api/notifications/artisan-requests/{id}/reject
 func (s *Server) handleRejectArtisanRequestRequest(args [1]string, argsEscaped bool, w http.ResponseWriter, r *http.Request) {

@@ -566,7 +566,7 @@ func (s *Server) FindPath(method string, u *url.URL) (r Route, _ bool) {
 						switch method {
 						case "GET":
 							r.name = ListArtisanRequestsOperation
-							r.summary = "Pending artisan requests, newest first"
+							r.summary = "Artisan requests (pending by default), newest first, a page at a time"
 							r.operationID = "listArtisanRequests"
 							r.operationGroup = ""
 							r.pathPattern = "/api/notifications/artisan-requests"

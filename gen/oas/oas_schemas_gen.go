@@ -139,13 +139,19 @@ func (s *ApproveResponseStatus) UnmarshalText(data []byte) error {
 
 // Ref: #/components/schemas/ArtisanRequest
 type ArtisanRequest struct {
-	ContactID  int64       `json:"contact_id"`
-	Prenom     string      `json:"prenom"`
-	Nom        string      `json:"nom"`
-	NomComplet string      `json:"nom_complet"`
-	Email      string      `json:"email"`
-	TypeCompte AccountType `json:"type_compte"`
-	CreatedAt  time.Time   `json:"created_at"`
+	ContactID  int64            `json:"contact_id"`
+	Prenom     string           `json:"prenom"`
+	Nom        string           `json:"nom"`
+	NomComplet string           `json:"nom_complet"`
+	Email      string           `json:"email"`
+	TypeCompte AccountType      `json:"type_compte"`
+	CreatedAt  time.Time        `json:"created_at"`
+	Status     OptArtisanStatus `json:"status"`
+	DecidedBy  OptDecider       `json:"decided_by"`
+	// When the request was approved or rejected (absent while pending).
+	DecidedAt OptDateTime `json:"decided_at"`
+	// The rejection's reason, when one was given.
+	Reason OptString `json:"reason"`
 }
 
 // GetContactID returns the value of ContactID.
@@ -183,6 +189,26 @@ func (s *ArtisanRequest) GetCreatedAt() time.Time {
 	return s.CreatedAt
 }
 
+// GetStatus returns the value of Status.
+func (s *ArtisanRequest) GetStatus() OptArtisanStatus {
+	return s.Status
+}
+
+// GetDecidedBy returns the value of DecidedBy.
+func (s *ArtisanRequest) GetDecidedBy() OptDecider {
+	return s.DecidedBy
+}
+
+// GetDecidedAt returns the value of DecidedAt.
+func (s *ArtisanRequest) GetDecidedAt() OptDateTime {
+	return s.DecidedAt
+}
+
+// GetReason returns the value of Reason.
+func (s *ArtisanRequest) GetReason() OptString {
+	return s.Reason
+}
+
 // SetContactID sets the value of ContactID.
 func (s *ArtisanRequest) SetContactID(val int64) {
 	s.ContactID = val
@@ -218,11 +244,34 @@ func (s *ArtisanRequest) SetCreatedAt(val time.Time) {
 	s.CreatedAt = val
 }
 
+// SetStatus sets the value of Status.
+func (s *ArtisanRequest) SetStatus(val OptArtisanStatus) {
+	s.Status = val
+}
+
+// SetDecidedBy sets the value of DecidedBy.
+func (s *ArtisanRequest) SetDecidedBy(val OptDecider) {
+	s.DecidedBy = val
+}
+
+// SetDecidedAt sets the value of DecidedAt.
+func (s *ArtisanRequest) SetDecidedAt(val OptDateTime) {
+	s.DecidedAt = val
+}
+
+// SetReason sets the value of Reason.
+func (s *ArtisanRequest) SetReason(val OptString) {
+	s.Reason = val
+}
+
 // Ref: #/components/schemas/ArtisanRequestList
 type ArtisanRequestList struct {
 	Requests []ArtisanRequest `json:"requests"`
-	// The total number of pending requests (may exceed the length of the page).
+	// The total number of requests that match `status` and `q` (may exceed the length of the page); with
+	// neither, the number of pending requests.
 	Count int64 `json:"count"`
+	// Set when more requests follow; send it as `cursor` for the next page.
+	NextCursor OptString `json:"next_cursor"`
 }
 
 // GetRequests returns the value of Requests.
@@ -235,6 +284,11 @@ func (s *ArtisanRequestList) GetCount() int64 {
 	return s.Count
 }
 
+// GetNextCursor returns the value of NextCursor.
+func (s *ArtisanRequestList) GetNextCursor() OptString {
+	return s.NextCursor
+}
+
 // SetRequests sets the value of Requests.
 func (s *ArtisanRequestList) SetRequests(val []ArtisanRequest) {
 	s.Requests = val
@@ -243,6 +297,11 @@ func (s *ArtisanRequestList) SetRequests(val []ArtisanRequest) {
 // SetCount sets the value of Count.
 func (s *ArtisanRequestList) SetCount(val int64) {
 	s.Count = val
+}
+
+// SetNextCursor sets the value of NextCursor.
+func (s *ArtisanRequestList) SetNextCursor(val OptString) {
+	s.NextCursor = val
 }
 
 // Where the user's artisan request stands (none when they never asked).
@@ -369,6 +428,138 @@ func (s *Count) SetCount(val int64) {
 	s.Count = val
 }
 
+// The PDG who decided (absent when that contact no longer exists).
+// Ref: #/components/schemas/Decider
+type Decider struct {
+	ID int64 `json:"id"`
+	// First and last name.
+	Name string `json:"name"`
+}
+
+// GetID returns the value of ID.
+func (s *Decider) GetID() int64 {
+	return s.ID
+}
+
+// GetName returns the value of Name.
+func (s *Decider) GetName() string {
+	return s.Name
+}
+
+// SetID sets the value of ID.
+func (s *Decider) SetID(val int64) {
+	s.ID = val
+}
+
+// SetName sets the value of Name.
+func (s *Decider) SetName(val string) {
+	s.Name = val
+}
+
+// A decision already taken on an artisan request: the 409 of approve and reject carries it
+// (`error.decision`).
+// Ref: #/components/schemas/Decision
+type Decision struct {
+	// The applicant's contact id (the request).
+	ContactID int64          `json:"contact_id"`
+	Status    DecisionStatus `json:"status"`
+	DecidedBy OptDecider     `json:"decided_by"`
+	DecidedAt time.Time      `json:"decided_at"`
+	// The rejection's reason, when one was given.
+	Reason OptString `json:"reason"`
+}
+
+// GetContactID returns the value of ContactID.
+func (s *Decision) GetContactID() int64 {
+	return s.ContactID
+}
+
+// GetStatus returns the value of Status.
+func (s *Decision) GetStatus() DecisionStatus {
+	return s.Status
+}
+
+// GetDecidedBy returns the value of DecidedBy.
+func (s *Decision) GetDecidedBy() OptDecider {
+	return s.DecidedBy
+}
+
+// GetDecidedAt returns the value of DecidedAt.
+func (s *Decision) GetDecidedAt() time.Time {
+	return s.DecidedAt
+}
+
+// GetReason returns the value of Reason.
+func (s *Decision) GetReason() OptString {
+	return s.Reason
+}
+
+// SetContactID sets the value of ContactID.
+func (s *Decision) SetContactID(val int64) {
+	s.ContactID = val
+}
+
+// SetStatus sets the value of Status.
+func (s *Decision) SetStatus(val DecisionStatus) {
+	s.Status = val
+}
+
+// SetDecidedBy sets the value of DecidedBy.
+func (s *Decision) SetDecidedBy(val OptDecider) {
+	s.DecidedBy = val
+}
+
+// SetDecidedAt sets the value of DecidedAt.
+func (s *Decision) SetDecidedAt(val time.Time) {
+	s.DecidedAt = val
+}
+
+// SetReason sets the value of Reason.
+func (s *Decision) SetReason(val OptString) {
+	s.Reason = val
+}
+
+type DecisionStatus string
+
+const (
+	DecisionStatusApproved DecisionStatus = "approved"
+	DecisionStatusRejected DecisionStatus = "rejected"
+)
+
+// AllValues returns all DecisionStatus values.
+func (DecisionStatus) AllValues() []DecisionStatus {
+	return []DecisionStatus{
+		DecisionStatusApproved,
+		DecisionStatusRejected,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s DecisionStatus) MarshalText() ([]byte, error) {
+	switch s {
+	case DecisionStatusApproved:
+		return []byte(s), nil
+	case DecisionStatusRejected:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *DecisionStatus) UnmarshalText(data []byte) error {
+	switch DecisionStatus(data) {
+	case DecisionStatusApproved:
+		*s = DecisionStatusApproved
+		return nil
+	case DecisionStatusRejected:
+		*s = DecisionStatusRejected
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
 // Ref: #/components/schemas/Error
 type Error struct {
 	Error ErrorBody `json:"error"`
@@ -389,7 +580,8 @@ type ErrorBody struct {
 	// Machine-readable error code.
 	Code string `json:"code"`
 	// A message for people; never reveals whether an email exists.
-	Message string `json:"message"`
+	Message  string      `json:"message"`
+	Decision OptDecision `json:"decision"`
 }
 
 // GetCode returns the value of Code.
@@ -402,6 +594,11 @@ func (s *ErrorBody) GetMessage() string {
 	return s.Message
 }
 
+// GetDecision returns the value of Decision.
+func (s *ErrorBody) GetDecision() OptDecision {
+	return s.Decision
+}
+
 // SetCode sets the value of Code.
 func (s *ErrorBody) SetCode(val string) {
 	s.Code = val
@@ -410,6 +607,11 @@ func (s *ErrorBody) SetCode(val string) {
 // SetMessage sets the value of Message.
 func (s *ErrorBody) SetMessage(val string) {
 	s.Message = val
+}
+
+// SetDecision sets the value of Decision.
+func (s *ErrorBody) SetDecision(val OptDecision) {
+	s.Decision = val
 }
 
 // ErrorStatusCode wraps Error with StatusCode.
@@ -528,6 +730,144 @@ func (o OptArtisanStatus) Or(d ArtisanStatus) ArtisanStatus {
 	return d
 }
 
+// NewOptDateTime returns new OptDateTime with value set to v.
+func NewOptDateTime(v time.Time) OptDateTime {
+	return OptDateTime{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptDateTime is optional time.Time.
+type OptDateTime struct {
+	Value time.Time
+	Set   bool
+}
+
+// IsSet returns true if OptDateTime was set.
+func (o OptDateTime) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptDateTime) Reset() {
+	var v time.Time
+	o.Value = v
+	o.Set = false
+}
+
+// SetTo sets value to v.
+func (o *OptDateTime) SetTo(v time.Time) {
+	o.Set = true
+	o.Value = v
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptDateTime) Get() (v time.Time, ok bool) {
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptDateTime) Or(d time.Time) time.Time {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
+// NewOptDecider returns new OptDecider with value set to v.
+func NewOptDecider(v Decider) OptDecider {
+	return OptDecider{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptDecider is optional Decider.
+type OptDecider struct {
+	Value Decider
+	Set   bool
+}
+
+// IsSet returns true if OptDecider was set.
+func (o OptDecider) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptDecider) Reset() {
+	var v Decider
+	o.Value = v
+	o.Set = false
+}
+
+// SetTo sets value to v.
+func (o *OptDecider) SetTo(v Decider) {
+	o.Set = true
+	o.Value = v
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptDecider) Get() (v Decider, ok bool) {
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptDecider) Or(d Decider) Decider {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
+// NewOptDecision returns new OptDecision with value set to v.
+func NewOptDecision(v Decision) OptDecision {
+	return OptDecision{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptDecision is optional Decision.
+type OptDecision struct {
+	Value Decision
+	Set   bool
+}
+
+// IsSet returns true if OptDecision was set.
+func (o OptDecision) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptDecision) Reset() {
+	var v Decision
+	o.Value = v
+	o.Set = false
+}
+
+// SetTo sets value to v.
+func (o *OptDecision) SetTo(v Decision) {
+	o.Set = true
+	o.Value = v
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptDecision) Get() (v Decision, ok bool) {
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptDecision) Or(d Decision) Decision {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
 // NewOptInt32 returns new OptInt32 with value set to v.
 func NewOptInt32(v int32) OptInt32 {
 	return OptInt32{
@@ -620,6 +960,52 @@ func (o OptRejectRequest) Or(d RejectRequest) RejectRequest {
 	return d
 }
 
+// NewOptRequestFilter returns new OptRequestFilter with value set to v.
+func NewOptRequestFilter(v RequestFilter) OptRequestFilter {
+	return OptRequestFilter{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptRequestFilter is optional RequestFilter.
+type OptRequestFilter struct {
+	Value RequestFilter
+	Set   bool
+}
+
+// IsSet returns true if OptRequestFilter was set.
+func (o OptRequestFilter) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptRequestFilter) Reset() {
+	var v RequestFilter
+	o.Value = v
+	o.Set = false
+}
+
+// SetTo sets value to v.
+func (o *OptRequestFilter) SetTo(v RequestFilter) {
+	o.Set = true
+	o.Value = v
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptRequestFilter) Get() (v RequestFilter, ok bool) {
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptRequestFilter) Or(d RequestFilter) RequestFilter {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
 // NewOptString returns new OptString with value set to v.
 func NewOptString(v string) OptString {
 	return OptString{
@@ -668,12 +1054,24 @@ func (o OptString) Or(d string) string {
 
 // Ref: #/components/schemas/RegisterRequest
 type RegisterRequest struct {
+	// A first or last name: at most 100 characters, at least one letter, no control character
+	// (U+0000-U+001F, U+007F-U+009F) nor bidirectional embedding, override or isolate control
+	// (U+202A-U+202E, U+2066-U+2069). Surrounding white space is trimmed before use (the pattern allows
+	// it, control white space such as a tab included).
 	Prenom string `json:"prenom"`
-	Nom    string `json:"nom"`
-	// Trimmed and lowercased before use.
+	// A first or last name: at most 100 characters, at least one letter, no control character
+	// (U+0000-U+001F, U+007F-U+009F) nor bidirectional embedding, override or isolate control
+	// (U+202A-U+202E, U+2066-U+2069). Surrounding white space is trimmed before use (the pattern allows
+	// it, control white space such as a tab included).
+	Nom string `json:"nom"`
+	// An address local@domain: the local part and the domain are dot-separated runs of the characters RFC
+	// 5322 allows in an atom (non-ASCII letters too, RFC 6532), the domain has at least one dot; no quoted
+	// local part, comment or domain literal. Surrounding white space is trimmed and the address lowercased
+	// before use (the pattern allows the white space).
 	Email string `json:"email"`
-	// 8 to 128 characters.
-	Password        string      `json:"password"`
+	// 8 to 128 characters (Unicode characters, not bytes).
+	Password string `json:"password"`
+	// Must equal password (400 otherwise).
 	ConfirmPassword string      `json:"confirm_password"`
 	TypeCompte      AccountType `json:"type_compte"`
 }
@@ -740,6 +1138,7 @@ func (s *RegisterRequest) SetTypeCompte(val AccountType) {
 
 // Ref: #/components/schemas/RejectRequest
 type RejectRequest struct {
+	// At most 1000 characters, without U+0000; trimmed (a blank reason is no reason).
 	Reason OptString `json:"reason"`
 }
 
@@ -813,6 +1212,63 @@ func (s *RejectResponseStatus) UnmarshalText(data []byte) error {
 	}
 }
 
+// Which artisan requests to list.
+// Ref: #/components/schemas/RequestFilter
+type RequestFilter string
+
+const (
+	RequestFilterPending  RequestFilter = "pending"
+	RequestFilterApproved RequestFilter = "approved"
+	RequestFilterRejected RequestFilter = "rejected"
+	RequestFilterAll      RequestFilter = "all"
+)
+
+// AllValues returns all RequestFilter values.
+func (RequestFilter) AllValues() []RequestFilter {
+	return []RequestFilter{
+		RequestFilterPending,
+		RequestFilterApproved,
+		RequestFilterRejected,
+		RequestFilterAll,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s RequestFilter) MarshalText() ([]byte, error) {
+	switch s {
+	case RequestFilterPending:
+		return []byte(s), nil
+	case RequestFilterApproved:
+		return []byte(s), nil
+	case RequestFilterRejected:
+		return []byte(s), nil
+	case RequestFilterAll:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *RequestFilter) UnmarshalText(data []byte) error {
+	switch RequestFilter(data) {
+	case RequestFilterPending:
+		*s = RequestFilterPending
+		return nil
+	case RequestFilterApproved:
+		*s = RequestFilterApproved
+		return nil
+	case RequestFilterRejected:
+		*s = RequestFilterRejected
+		return nil
+	case RequestFilterAll:
+		*s = RequestFilterAll
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
 // Ref: #/components/schemas/User
 type User struct {
 	ID         int64       `json:"id"`
@@ -824,6 +1280,10 @@ type User struct {
 	DemandeArtisan bool             `json:"demande_artisan"`
 	IsPdg          bool             `json:"is_pdg"`
 	ArtisanStatus  OptArtisanStatus `json:"artisan_status"`
+	// When the artisan request was approved or rejected (absent while none was decided).
+	ArtisanDecidedAt OptDateTime `json:"artisan_decided_at"`
+	// The reason given with the rejection of the artisan request, when one was given.
+	ArtisanReason OptString `json:"artisan_reason"`
 }
 
 // GetID returns the value of ID.
@@ -866,6 +1326,16 @@ func (s *User) GetArtisanStatus() OptArtisanStatus {
 	return s.ArtisanStatus
 }
 
+// GetArtisanDecidedAt returns the value of ArtisanDecidedAt.
+func (s *User) GetArtisanDecidedAt() OptDateTime {
+	return s.ArtisanDecidedAt
+}
+
+// GetArtisanReason returns the value of ArtisanReason.
+func (s *User) GetArtisanReason() OptString {
+	return s.ArtisanReason
+}
+
 // SetID sets the value of ID.
 func (s *User) SetID(val int64) {
 	s.ID = val
@@ -904,4 +1374,14 @@ func (s *User) SetIsPdg(val bool) {
 // SetArtisanStatus sets the value of ArtisanStatus.
 func (s *User) SetArtisanStatus(val OptArtisanStatus) {
 	s.ArtisanStatus = val
+}
+
+// SetArtisanDecidedAt sets the value of ArtisanDecidedAt.
+func (s *User) SetArtisanDecidedAt(val OptDateTime) {
+	s.ArtisanDecidedAt = val
+}
+
+// SetArtisanReason sets the value of ArtisanReason.
+func (s *User) SetArtisanReason(val OptString) {
+	s.ArtisanReason = val
 }

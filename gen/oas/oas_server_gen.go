@@ -11,7 +11,8 @@ type Handler interface {
 	// ApproveArtisanRequest implements approveArtisanRequest operation.
 	//
 	// Atomic: of concurrent decisions on one request exactly one gets 200, the others 409. On success PDGs
-	// and the applicant receive `artisan-request:approved`.
+	// and the applicant receive `artisan-request:approved`. A 409 names the decision already taken in
+	// `error.decision` (which request, approved or rejected, by whom, when).
 	//
 	// POST /api/notifications/artisan-requests/{id}/approve
 	ApproveArtisanRequest(ctx context.Context, params ApproveArtisanRequestParams) (*ApproveResponse, error)
@@ -35,7 +36,14 @@ type Handler interface {
 	Healthz(ctx context.Context) (*Health, error)
 	// ListArtisanRequests implements listArtisanRequests operation.
 	//
-	// Newest first (ties broken by the higher id first). PDG only.
+	// PDG only. `status` chooses the requests: `pending` (default) newest request first; `approved`,
+	// `rejected` (the history) newest decision first; `all` (every request ever made) newest request
+	// first. Ties are broken by the higher id first. `q` keeps the requests whose first name, last name,
+	// full name or email contains it (case-insensitive). A page holds at most `limit` requests; when more
+	// follow, `next_cursor` is set: send it back as `cursor`, with the same `status` and `q`, for the next
+	// page. Pages are stable: requests made or decided meanwhile do not shift them (a request decided
+	// meanwhile leaves the pending list). A cursor that was altered, or sent with another `status` or `q`,
+	// is 400.
 	//
 	// GET /api/notifications/artisan-requests
 	ListArtisanRequests(ctx context.Context, params ListArtisanRequestsParams) (*ArtisanRequestList, error)
@@ -70,8 +78,8 @@ type Handler interface {
 	Register(ctx context.Context, req *RegisterRequest) (*AuthResponse, error)
 	// RejectArtisanRequest implements rejectArtisanRequest operation.
 	//
-	// Atomic like approve. The optional reason is kept with the decision. On success PDGs and the
-	// applicant receive `artisan-request:rejected`.
+	// Atomic like approve (a 409 has `error.decision` too). The optional reason is kept with the decision.
+	// On success PDGs and the applicant receive `artisan-request:rejected`.
 	//
 	// POST /api/notifications/artisan-requests/{id}/reject
 	RejectArtisanRequest(ctx context.Context, req OptRejectRequest, params RejectArtisanRequestParams) (*RejectResponse, error)

@@ -128,9 +128,26 @@ func paramMessage(name string) string {
 		return "id : un entier positif est attendu."
 	case "limit":
 		return "limit : un entier entre 1 et 200 est attendu."
+	case "status":
+		return "status : pending, approved, rejected ou all est attendu."
+	case "q":
+		return "q : 100 caractères au plus, sans caractère nul (U+0000)."
+	case "cursor":
+		return "cursor : curseur invalide (altéré, ou d'une autre recherche) ; recommencez sans cursor."
 	default:
 		return "Paramètre invalide : " + safeName(name) + "."
 	}
+}
+
+// fieldRules says the rule of each constrained field of a request body (openapi.yaml), in the
+// words of the domain's own checks, for a value that the generated validation refuses.
+var fieldRules = map[string]string{
+	"prenom":           "Le prénom est requis (100 caractères au plus, au moins une lettre, sans caractère de contrôle ni de direction d'écriture).",
+	"nom":              "Le nom est requis (100 caractères au plus, au moins une lettre, sans caractère de contrôle ni de direction d'écriture).",
+	"email":            "Adresse email invalide.",
+	"password":         "Le mot de passe doit contenir entre 8 et 128 caractères.",
+	"confirm_password": "Le mot de passe doit contenir entre 8 et 128 caractères.",
+	"reason":           "Le motif doit contenir 1000 caractères au plus, sans caractère nul (U+0000).",
 }
 
 // decodeField finds the field the generated JSON decoder was reading ("decode field \"x\"").
@@ -155,6 +172,8 @@ func bodyMessage(err error) string {
 			return "Corps JSON invalide : le champ " + name + " est requis."
 		case f.Name == "type_compte":
 			return "Corps JSON invalide : type_compte doit valoir Client ou Artisan/Promoteur."
+		case fieldRules[f.Name] != "":
+			return fieldRules[f.Name]
 		default:
 			return "Corps JSON invalide : valeur du champ " + name + " invalide."
 		}

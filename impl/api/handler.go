@@ -5,6 +5,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,7 @@ type Service interface {
 	Authenticate(ctx context.Context, id int64, tokenVersion int32) (domain.User, error)
 	Logout(ctx context.Context, u domain.User) error
 	PendingRequests(ctx context.Context, limit int32) ([]domain.ArtisanRequest, int64, error)
+	Requests(ctx context.Context, q domain.RequestQuery) (domain.RequestPage, error)
 	CountPending(ctx context.Context) (int64, error)
 	Approve(ctx context.Context, by domain.User, id int64) (domain.Decision, error)
 	Reject(ctx context.Context, by domain.User, id int64, reason *string) (domain.Decision, error)
@@ -37,6 +39,7 @@ type Tokens interface {
 type Handler struct {
 	svc      Service
 	tokens   Tokens
+	cursors  cursors
 	log      *slog.Logger
 	draining atomic.Bool
 }
@@ -46,9 +49,10 @@ var (
 	_ oas.SecurityHandler = (*Handler)(nil)
 )
 
-// NewHandler returns the REST handler.
-func NewHandler(svc Service, t Tokens, log *slog.Logger) *Handler {
-	return &Handler{svc: svc, tokens: t, log: log}
+// NewHandler returns the REST handler. cursorSecret keys the list's cursors: every node of a
+// cluster must have the same (the token secret serves).
+func NewHandler(svc Service, t Tokens, cursorSecret []byte, log *slog.Logger) *Handler {
+	return &Handler{svc: svc, tokens: t, cursors: newCursors(cursorSecret), log: log}
 }
 
 // defaultList is the page size of listArtisanRequests without a limit.
@@ -109,20 +113,67 @@ func (h *Handler) GetMe(ctx context.Context) (*oas.User, error) {
 	return &out, nil
 }
 
-// ListArtisanRequests implements listArtisanRequests.
+// ListArtisanRequests implements listArtisanRequests. The first page of the pending requests
+// without a search is the cached read (PendingRequests); every other page is a query of its own.
 func (h *Handler) ListArtisanRequests(ctx context.Context, params oas.ListArtisanRequestsParams) (*oas.ArtisanRequestList, error) {
-	reqs, total, err := h.svc.PendingRequests(ctx, params.Limit.Or(defaultList))
+	q := domain.RequestQuery{Filter: domain.RequestFilter(params.Status.Or(oas.RequestFilterPending)),
+		Search: params.Q.Or(""), Limit: params.Limit.Or(defaultList)}
+	search, err := domain.RequestSearch(q.Search)
 	if err != nil {
-		return nil, err
+		return nil, invalidOr(err)
 	}
-	out := &oas.ArtisanRequestList{Requests: make([]oas.ArtisanRequest, len(reqs)), Count: total}
-	for i, r := range reqs {
-		out.Requests[i] = oas.ArtisanRequest{
-			ContactID: r.ContactID, Prenom: r.Prenom, Nom: r.Nom, NomComplet: r.NomComplet(),
-			Email: r.Email, TypeCompte: oas.AccountType(r.TypeCompte), CreatedAt: r.CreatedAt.UTC(),
+	q.Search = search
+	if c, ok := params.Cursor.Get(); ok {
+		k, err := h.cursors.open(c, q.Filter, q.Search)
+		if err != nil {
+			return nil, fail(CodeInvalidRequest, "cursor : curseur invalide (altéré, ou d'une autre recherche) ; recommencez sans cursor.")
 		}
+		q.After = &k
+	}
+	var page domain.RequestPage
+	if q.Filter == domain.FilterPending && q.Search == "" && q.After == nil {
+		reqs, total, err := h.svc.PendingRequests(ctx, q.Limit)
+		if err != nil {
+			return nil, err
+		}
+		page = domain.RequestPage{Requests: reqs, Total: total}
+		if total > int64(len(reqs)) && len(reqs) > 0 {
+			last := reqs[len(reqs)-1]
+			page.Next = &domain.Keyset{At: last.CreatedAt, ID: last.ContactID}
+		}
+	} else if page, err = h.svc.Requests(ctx, q); err != nil {
+		return nil, invalidOr(err)
+	}
+	out := &oas.ArtisanRequestList{Requests: make([]oas.ArtisanRequest, len(page.Requests)), Count: page.Total}
+	for i, r := range page.Requests {
+		out.Requests[i] = toRequest(r)
+	}
+	if page.Next != nil {
+		out.NextCursor = oas.NewOptString(h.cursors.seal(*page.Next, q.Filter, q.Search))
 	}
 	return out, nil
+}
+
+func toRequest(r domain.ArtisanRequest) oas.ArtisanRequest {
+	out := oas.ArtisanRequest{
+		ContactID: r.ContactID, Prenom: r.Prenom, Nom: r.Nom, NomComplet: r.NomComplet(),
+		Email: r.Email, TypeCompte: oas.AccountType(r.TypeCompte), CreatedAt: r.CreatedAt.UTC(),
+	}
+	status := r.Status
+	if status == "" {
+		status = domain.StatusPending // the pending list's rows
+	}
+	out.Status = oas.NewOptArtisanStatus(oas.ArtisanStatus(status))
+	if r.DecidedBy != nil {
+		out.DecidedBy = oas.NewOptDecider(oas.Decider{ID: r.DecidedBy.ID, Name: r.DecidedBy.Name})
+	}
+	if r.DecidedAt != nil {
+		out.DecidedAt = oas.NewOptDateTime(r.DecidedAt.UTC())
+	}
+	if r.Reason != nil {
+		out.Reason = oas.NewOptString(*r.Reason)
+	}
+	return out
 }
 
 // CountArtisanRequests implements countArtisanRequests.
@@ -160,14 +211,39 @@ func (h *Handler) RejectArtisanRequest(ctx context.Context, req oas.OptRejectReq
 }
 
 func decisionError(err error) error {
+	var taken *domain.AlreadyDecidedError
 	switch {
 	case errors.Is(err, domain.ErrNotFound):
 		return fail(CodeNotFound, "Demande introuvable.")
+	case errors.As(err, &taken):
+		return conflictDecided(taken.Decision)
 	case errors.Is(err, domain.ErrConflict):
 		return fail(CodeConflict, "Cette demande a déjà été traitée.")
 	default:
 		return invalidOr(err)
 	}
+}
+
+// conflictDecided is the 409 of deciding a request already decided: the message and
+// error.decision say which request, which decision, by whom and when.
+func conflictDecided(d domain.Decision) error {
+	verb := "approuvée"
+	if d.Status == domain.StatusRejected {
+		verb = "rejetée"
+	}
+	by := ""
+	dec := oas.Decision{ContactID: d.ContactID, Status: oas.DecisionStatus(d.Status), DecidedAt: d.DecidedAt.UTC()}
+	if d.DecidedBy != nil {
+		by = " par " + d.DecidedBy.Name
+		dec.DecidedBy = oas.NewOptDecider(oas.Decider{ID: d.DecidedBy.ID, Name: d.DecidedBy.Name})
+	}
+	if d.Reason != nil {
+		dec.Reason = oas.NewOptString(*d.Reason)
+	}
+	e := fail(CodeConflict, fmt.Sprintf("La demande %d a déjà été %s%s le %s.", d.ContactID, verb, by,
+		d.DecidedAt.UTC().Format("2006-01-02 15:04:05 UTC")))
+	e.Response.Error.Decision = oas.NewOptDecision(dec)
+	return e
 }
 
 // Healthz implements healthz: the process answers.
@@ -193,9 +269,16 @@ func (h *Handler) Readyz(ctx context.Context) (*oas.Health, error) {
 }
 
 func toUser(u domain.User) oas.User {
-	return oas.User{
+	out := oas.User{
 		ID: u.ID, Prenom: u.Prenom, Nom: u.Nom, Email: u.Email, TypeCompte: oas.AccountType(u.TypeCompte),
 		DemandeArtisan: u.DemandeArtisan, IsPdg: u.IsPDG,
 		ArtisanStatus: oas.NewOptArtisanStatus(oas.ArtisanStatus(u.ArtisanStatus)),
 	}
+	if u.DecidedAt != nil {
+		out.ArtisanDecidedAt = oas.NewOptDateTime(u.DecidedAt.UTC())
+	}
+	if u.DecisionReason != nil {
+		out.ArtisanReason = oas.NewOptString(*u.DecisionReason)
+	}
+	return out
 }

@@ -185,7 +185,7 @@ func Build(cfg config.Config, pool *pgxpool.Pool, log *slog.Logger, tp trace.Tra
 	if err != nil {
 		return nil, err
 	}
-	n.api = api.NewHandler(domain.NewService(st, passwords, tokens, log), tokens, log)
+	n.api = api.NewHandler(domain.NewService(st, passwords, tokens, log), tokens, cfg.JWTSecret, log)
 	rest, err := oas.NewServer(n.api, n.api,
 		oas.WithErrorHandler(n.api.HandleError),
 		oas.WithNotFound(api.NotFound),

@@ -5,6 +5,7 @@ package domain
 
 import (
 	"errors"
+	"strconv"
 	"time"
 )
 
@@ -49,6 +50,10 @@ type User struct {
 	ArtisanStatus  ArtisanStatus
 	IsPDG          bool
 	TokenVersion   int32
+	// DecidedAt and DecisionReason describe the decision on the user's artisan request: when it
+	// was approved or rejected (nil while none was), and the rejection's reason (nil when none).
+	DecidedAt      *time.Time
+	DecisionReason *string
 }
 
 // MayDecide reports whether u may approve or reject artisan requests: PDGs only.
@@ -64,12 +69,63 @@ type NewContact struct {
 	TypeCompte                       AccountType
 }
 
-// ArtisanRequest is a pending request as PDGs see it.
+// ArtisanRequest is a request as PDGs see it: pending, or decided (then DecidedAt is set, and
+// DecidedBy unless the PDG who decided was removed; Reason when a rejection gave one).
 type ArtisanRequest struct {
 	ContactID          int64
 	Prenom, Nom, Email string
 	TypeCompte         AccountType
 	CreatedAt          time.Time
+	Status             ArtisanStatus
+	DecidedBy          *Decider
+	DecidedAt          *time.Time
+	Reason             *string
+}
+
+// Decider is the PDG who decided a request.
+type Decider struct {
+	ID   int64
+	Name string
+}
+
+// RequestFilter chooses the requests a PDG lists.
+type RequestFilter string
+
+// Request filters.
+const (
+	FilterPending  RequestFilter = "pending"
+	FilterApproved RequestFilter = "approved"
+	FilterRejected RequestFilter = "rejected"
+	FilterAll      RequestFilter = "all"
+)
+
+// ByDecision reports whether the requests of f are ordered by their decision (newest first)
+// rather than by their creation.
+func (f RequestFilter) ByDecision() bool { return f == FilterApproved || f == FilterRejected }
+
+// Keyset is a position in a list of requests: the sort time (created_at, or decided_at for the
+// history) and the id of the last request of a page. The next page starts after it.
+type Keyset struct {
+	At time.Time
+	ID int64
+}
+
+// RequestQuery is what a PDG asks the list of requests for.
+type RequestQuery struct {
+	Filter RequestFilter
+	// Search keeps the requests whose names or email contain it (case-insensitive); "" keeps all.
+	Search string
+	// After is where the page starts (nil: the first page).
+	After *Keyset
+	Limit int32
+}
+
+// RequestPage is a page of requests: Total is how many match the query in all; Next is set when
+// more follow, the position of the next page.
+type RequestPage struct {
+	Requests []ArtisanRequest
+	Total    int64
+	Next     *Keyset
 }
 
 // NomComplet is the applicant's full name.
@@ -83,7 +139,23 @@ type Decision struct {
 	ContactID  int64
 	NomComplet string
 	Email      string
+	Status     ArtisanStatus
+	// DecidedBy is nil when the PDG who decided was removed.
+	DecidedBy *Decider
+	DecidedAt time.Time
+	Reason    *string
 }
+
+// AlreadyDecidedError is the conflict of deciding a request that was decided: Decision is the
+// decision taken (ContactID, Status, DecidedBy, DecidedAt, Reason). It matches ErrConflict.
+type AlreadyDecidedError struct{ Decision Decision }
+
+func (e *AlreadyDecidedError) Error() string {
+	return "request " + strconv.FormatInt(e.Decision.ContactID, 10) + " already " + string(e.Decision.Status)
+}
+
+// Is makes errors.Is(err, ErrConflict) true.
+func (e *AlreadyDecidedError) Is(target error) bool { return target == ErrConflict }
 
 // Errors of the rules and of the Store, independent of HTTP and of the database driver.
 var (

@@ -1,7 +1,7 @@
 package domain
 
 import (
-	"net/mail"
+	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -14,6 +14,7 @@ const (
 	MaxName     = 100
 	MaxEmail    = 254
 	MaxReason   = 1000
+	MaxSearch   = 100
 )
 
 // NormalizeEmail is how every email is compared and stored: trimmed and lowercased.
@@ -48,11 +49,15 @@ func (r Registration) Validate() (NewContact, error) {
 }
 
 // RejectReason returns the reason a PDG gives for a rejection as it is stored: trimmed, nil when
-// empty. It returns an *InvalidError if the reason is too long or not valid UTF-8.
+// empty. It returns an *InvalidError if the reason is too long, holds U+0000 (which PostgreSQL text
+// cannot hold: NoNulPattern) or is not valid UTF-8.
 func RejectReason(text string) (*string, error) {
 	text = strings.TrimSpace(text)
 	if !utf8.ValidString(text) || utf8.RuneCountInString(text) > MaxReason {
 		return nil, invalid("Le motif doit contenir 1000 caractères au plus.")
+	}
+	if strings.ContainsRune(text, 0) {
+		return nil, invalid("Le motif ne peut pas contenir le caractère nul (U+0000).")
 	}
 	if text == "" {
 		return nil, nil
@@ -60,18 +65,41 @@ func RejectReason(text string) (*string, error) {
 	return &text, nil
 }
 
-// ValidEmail accepts a plain addr-spec (local@domain.tld), as browsers' type=email does.
+// RequestSearch returns the text a PDG searches the requests for as it is used: trimmed ("" keeps
+// every request). It returns an *InvalidError if it is longer than MaxSearch characters or not
+// valid UTF-8.
+func RequestSearch(text string) (string, error) {
+	if !utf8.ValidString(text) || utf8.RuneCountInString(text) > MaxSearch {
+		return "", invalid("q : 100 caractères au plus.")
+	}
+	if strings.ContainsRune(text, 0) {
+		return "", invalid("q : le caractère nul (U+0000) n'est pas admis.")
+	}
+	return strings.TrimSpace(text), nil
+}
+
+// The patterns of openapi.yaml (RegisterRequest's email, and prenom and nom), character for character:
+// a test checks that they are the contract's. They match the text as sent: surrounding white space
+// (unicode.IsSpace, which strings.TrimSpace removes) is allowed around the value.
+const (
+	// EmailPattern is an addr-spec local@domain whose local part and domain are dot-separated runs
+	// of RFC 5322 atom characters (non-ASCII ones too, RFC 6532, but no white space, control or
+	// bidirectional control), with at least one dot in the domain.
+	EmailPattern = "^[\\t\\n\\x0B\\f\\r \\x85\\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\\x00-\\x20\"(),.:;<>@\\[\\\\\\]\\x7F-\\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\u202A-\u202E\u2066-\u2069]+(\\.[^\\x00-\\x20\"(),.:;<>@\\[\\\\\\]\\x7F-\\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\u202A-\u202E\u2066-\u2069]+)*@[^\\x00-\\x20\"(),.:;<>@\\[\\\\\\]\\x7F-\\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\u202A-\u202E\u2066-\u2069]+(\\.[^\\x00-\\x20\"(),.:;<>@\\[\\\\\\]\\x7F-\\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\u202A-\u202E\u2066-\u2069]+)+[\\t\\n\\x0B\\f\\r \\x85\\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+	// NamePattern is a name with at least one letter and no control character nor bidirectional
+	// control (ValidName), once trimmed.
+	// NoNulPattern is a text without U+0000, which PostgreSQL text cannot hold (a rejection's
+	// reason, a search).
+	NoNulPattern = "^[^\\x00]*$"
+	NamePattern  = "^[\\t\\n\\x0B\\f\\r \\x85\\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\\x00-\\x1F\\x7F-\\x9F\u202A-\u202E\u2066-\u2069]*\\p{L}[^\\x00-\\x1F\\x7F-\\x9F\u202A-\u202E\u2066-\u2069]*[\\t\\n\\x0B\\f\\r \\x85\\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+)
+
+var emailRule = regexp.MustCompile(EmailPattern)
+
+// ValidEmail accepts an address of at most MaxEmail characters that matches EmailPattern
+// (normalized or not: the pattern allows the white space that NormalizeEmail trims).
 func ValidEmail(email string) bool {
-	if len(email) > MaxEmail || !utf8.ValidString(email) {
-		return false
-	}
-	a, err := mail.ParseAddress(email)
-	if err != nil || a.Address != email || a.Name != "" {
-		return false
-	}
-	at := strings.LastIndexByte(email, '@')
-	domain := email[at+1:]
-	return at > 0 && strings.Contains(domain, ".") && !strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".")
+	return utf8.ValidString(email) && utf8.RuneCountInString(email) <= MaxEmail && emailRule.MatchString(email)
 }
 
 // ValidName accepts a name of at most MaxName characters with at least one letter (so not only

@@ -20,6 +20,8 @@ type Store interface {
 	Credentials(ctx context.Context, email string) (id int64, passwordHash string, err error)
 	User(ctx context.Context, id int64) (User, error)
 	PendingRequests(ctx context.Context, limit int32) ([]ArtisanRequest, int64, error)
+	// Requests returns the page of requests q asks for.
+	Requests(ctx context.Context, q RequestQuery) (RequestPage, error)
 	CountPending(ctx context.Context) (int64, error)
 	Approve(ctx context.Context, id, decidedBy int64) (Decision, error)
 	Reject(ctx context.Context, id, decidedBy int64, reason *string) (Decision, error)
@@ -153,6 +155,17 @@ func (s *Service) Logout(ctx context.Context, u User) error {
 // PendingRequests returns up to limit pending requests, newest first, and how many are pending.
 func (s *Service) PendingRequests(ctx context.Context, limit int32) ([]ArtisanRequest, int64, error) {
 	return s.store.PendingRequests(ctx, limit)
+}
+
+// Requests returns the page of requests q asks for, and how many match it in all. It returns an
+// *InvalidError if q's search is too long.
+func (s *Service) Requests(ctx context.Context, q RequestQuery) (RequestPage, error) {
+	search, err := RequestSearch(q.Search)
+	if err != nil {
+		return RequestPage{}, err
+	}
+	q.Search = search
+	return s.store.Requests(ctx, q)
 }
 
 // CountPending returns the number of pending requests.

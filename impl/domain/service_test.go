@@ -74,6 +74,10 @@ func (f *fakeStore) PendingRequests(context.Context, int32) ([]domain.ArtisanReq
 
 func (f *fakeStore) CountPending(context.Context) (int64, error) { return 0, f.err }
 
+func (f *fakeStore) Requests(context.Context, domain.RequestQuery) (domain.RequestPage, error) {
+	return domain.RequestPage{}, f.err
+}
+
 func (f *fakeStore) decide(id, by int64, status domain.ArtisanStatus, reason *string) (domain.Decision, error) {
 	u, ok := f.users[id]
 	switch {

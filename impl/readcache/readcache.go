@@ -79,6 +79,11 @@ func (s *Store) PendingRequests(ctx context.Context, limit int32) ([]domain.Arti
 	return reqs, total, err
 }
 
+// Requests reads through to next: pages of searches and history are not cached.
+func (s *Store) Requests(ctx context.Context, q domain.RequestQuery) (domain.RequestPage, error) {
+	return s.next.Requests(ctx, q)
+}
+
 // CountPending returns the count from the cache, or reads it from next and caches it.
 func (s *Store) CountPending(ctx context.Context) (int64, error) {
 	now := time.Now()
@@ -147,6 +152,8 @@ func (s *Store) Deliver(_ context.Context, m events.Message) error {
 		s.pending.clear()
 		p, _ := events.DecodeArtisanRequestRejected(m)
 		id = p.ContactID
+	case events.EventUserRightsChanged:
+		return nil // internal:user-changed, in the same transaction, dropped the user
 	default:
 		s.pending.clear()
 		return nil

@@ -7,12 +7,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/artisan-notify/artisan-notify/gen/db"
@@ -97,8 +99,117 @@ func (s *Store) User(ctx context.Context, id int64) (domain.User, error) {
 func userOf(row db.GetUserRow) domain.User {
 	return domain.User{ID: row.ID, Prenom: row.Prenom, Nom: row.Nom, Email: row.Email, TypeCompte: domain.AccountType(row.TypeCompte),
 		DemandeArtisan: row.DemandeArtisan, ArtisanStatus: domain.ArtisanStatus(row.ArtisanStatus), IsPDG: row.IsPdg,
-		TokenVersion: row.TokenVersion}
+		TokenVersion: row.TokenVersion, DecidedAt: timeOf(row.DecidedAt), DecisionReason: row.DecisionReason}
 }
+
+// timeOf returns a nullable timestamp's time, nil for NULL.
+func timeOf(t pgtype.Timestamptz) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	at := t.Time
+	return &at
+}
+
+// deciderOf returns the PDG who decided, nil when there is none (no decision, or that contact was removed).
+func deciderOf(id *int64, prenom, nom *string) *domain.Decider {
+	if id == nil || prenom == nil || nom == nil {
+		return nil
+	}
+	return &domain.Decider{ID: *id, Name: domain.FullName(*prenom, *nom)}
+}
+
+// requestRow is the row of the request pages (ListPendingPage, ListAllRequestsPage and
+// ListDecidedPage return the same columns).
+type requestRow = db.ListPendingPageRow
+
+func requestOf(r requestRow) domain.ArtisanRequest {
+	return domain.ArtisanRequest{ContactID: r.ID, Prenom: r.Prenom, Nom: r.Nom, Email: r.Email,
+		TypeCompte: domain.AccountType(r.TypeCompte), CreatedAt: r.CreatedAt, Status: domain.ArtisanStatus(r.ArtisanStatus),
+		DecidedBy: deciderOf(r.DecidedBy, r.DeciderPrenom, r.DeciderNom), DecidedAt: timeOf(r.DecidedAt), Reason: r.DecisionReason}
+}
+
+// Requests returns the page of requests q asks for (q.Search already trimmed), and how many
+// match q in all, from one snapshot.
+func (s *Store) Requests(ctx context.Context, q domain.RequestQuery) (domain.RequestPage, error) {
+	var page domain.RequestPage
+	var pattern *string
+	if q.Search != "" {
+		p := "%" + likeEscaper.Replace(q.Search) + "%"
+		pattern = &p
+	}
+	after := domain.Keyset{At: endOfTime, ID: math.MaxInt64}
+	if q.After != nil {
+		after = *q.After
+	}
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		// Plan each query for its values: a search uses the trigram index, a page without one the
+		// keyset index of its order (a generic plan could not choose between them).
+		if _, err := tx.Exec(ctx, "SET LOCAL plan_cache_mode = force_custom_plan"); err != nil {
+			return err
+		}
+		qtx := s.q.WithTx(tx)
+		var (
+			rows []requestRow
+			err  error
+		)
+		limit := q.Limit + 1 // one more tells whether a next page exists
+		switch q.Filter {
+		case domain.FilterAll:
+			var rs []db.ListAllRequestsPageRow
+			rs, err = qtx.ListAllRequestsPage(ctx, db.ListAllRequestsPageParams{BeforeAt: after.At, BeforeID: after.ID, Pattern: pattern, MaxRows: limit})
+			for _, r := range rs {
+				rows = append(rows, requestRow(r))
+			}
+		case domain.FilterApproved, domain.FilterRejected:
+			var rs []db.ListDecidedPageRow
+			rs, err = qtx.ListDecidedPage(ctx, db.ListDecidedPageParams{Status: db.ArtisanStatus(q.Filter), BeforeAt: after.At,
+				BeforeID: after.ID, Pattern: pattern, MaxRows: limit})
+			for _, r := range rs {
+				rows = append(rows, requestRow(r))
+			}
+		default:
+			rows, err = qtx.ListPendingPage(ctx, db.ListPendingPageParams{BeforeAt: after.At, BeforeID: after.ID, Pattern: pattern, MaxRows: limit})
+		}
+		if err != nil {
+			return err
+		}
+		if int32(len(rows)) > q.Limit {
+			rows = rows[:q.Limit]
+			last := requestOf(rows[len(rows)-1])
+			next := domain.Keyset{At: last.CreatedAt, ID: last.ContactID}
+			if q.Filter.ByDecision() && last.DecidedAt != nil {
+				next.At = *last.DecidedAt
+			}
+			page.Next = &next
+		}
+		page.Requests = make([]domain.ArtisanRequest, len(rows))
+		for i, r := range rows {
+			page.Requests[i] = requestOf(r)
+		}
+		if q.After == nil && page.Next == nil {
+			page.Total = int64(len(rows))
+			return nil
+		}
+		var status *db.ArtisanStatus
+		if q.Filter != domain.FilterAll {
+			st := db.ArtisanStatus(q.Filter)
+			status = &st
+		}
+		page.Total, err = qtx.CountRequests(ctx, db.CountRequestsParams{Status: status, Pattern: pattern})
+		return err
+	})
+	if err != nil {
+		return domain.RequestPage{}, translate(fmt.Sprintf("list %s requests", q.Filter), err)
+	}
+	return page, nil
+}
+
+// endOfTime is after every timestamp: the keyset of the first page.
+var endOfTime = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+
+// likeEscaper makes a search text match literally in an ILIKE pattern (backslash is the escape).
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // PendingRequests returns up to limit pending requests, newest first, and how many are pending in all.
 func (s *Store) PendingRequests(ctx context.Context, limit int32) ([]domain.ArtisanRequest, int64, error) {
@@ -147,9 +258,12 @@ func (s *Store) Approve(ctx context.Context, id, decidedBy int64) (_ domain.Deci
 	ctx, span := tracing.Child(ctx, "store.Approve")
 	defer func() { endSpan(span, err) }()
 	d, err := s.decide(ctx, id, decidedBy, domain.StatusApproved, nil, func(q *db.Queries, d domain.Decision) error {
-		return events.EmitArtisanRequestApproved(ctx, outbox{q}, events.ArtisanRequestApproved{
-			ContactID: d.ContactID, NomComplet: d.NomComplet, Email: d.Email,
-		})
+		p := events.ArtisanRequestApproved{ContactID: d.ContactID, NomComplet: d.NomComplet, Email: d.Email,
+			DecidedAt: d.DecidedAt.Truncate(time.Second)} // as the REST API shows it
+		if d.DecidedBy != nil {
+			p.DecidedBy = events.ArtisanRequestApprovedDecidedBy{ID: d.DecidedBy.ID, Name: d.DecidedBy.Name}
+		}
+		return events.EmitArtisanRequestApproved(ctx, outbox{q}, p)
 	})
 	if err != nil {
 		return domain.Decision{}, fmt.Errorf("approve request %d: %w", id, err)
@@ -164,7 +278,14 @@ func (s *Store) Reject(ctx context.Context, id, decidedBy int64, reason *string)
 	ctx, span := tracing.Child(ctx, "store.Reject")
 	defer func() { endSpan(span, err) }()
 	d, err := s.decide(ctx, id, decidedBy, domain.StatusRejected, reason, func(q *db.Queries, d domain.Decision) error {
-		return events.EmitArtisanRequestRejected(ctx, outbox{q}, events.ArtisanRequestRejected{ContactID: d.ContactID})
+		p := events.ArtisanRequestRejected{ContactID: d.ContactID, DecidedAt: d.DecidedAt.Truncate(time.Second)} // as the REST API shows it
+		if d.DecidedBy != nil {
+			p.DecidedBy = events.ArtisanRequestRejectedDecidedBy{ID: d.DecidedBy.ID, Name: d.DecidedBy.Name}
+		}
+		if d.Reason != nil {
+			p.Reason = *d.Reason
+		}
+		return events.EmitArtisanRequestRejected(ctx, outbox{q}, p)
 	})
 	if err != nil {
 		return domain.Decision{}, fmt.Errorf("reject request %d: %w", id, err)
@@ -178,22 +299,30 @@ func (s *Store) decide(ctx context.Context, id, decidedBy int64, status domain.A
 	err := s.inTx(ctx, func(q *db.Queries) error {
 		// The conditional UPDATE takes the row lock: of concurrent deciders one updates the row,
 		// the others wait for it, re-check the condition and match nothing.
-		row, err := q.DecideRequest(ctx, db.DecideRequestParams{Status: db.ArtisanStatus(status), DecidedBy: &decidedBy, Reason: reason, ID: id})
+		row, err := q.DecideRequest(ctx, db.DecideRequestParams{Status: db.ArtisanStatus(status), DecidedBy: decidedBy, Reason: reason, ID: id})
 		if errors.Is(err, pgx.ErrNoRows) {
-			current, err := q.GetArtisanStatus(ctx, id)
+			current, err := q.GetDecision(ctx, id)
 			switch {
-			case errors.Is(err, pgx.ErrNoRows) || (err == nil && current == db.ArtisanStatusNone):
+			case errors.Is(err, pgx.ErrNoRows) || (err == nil && current.ArtisanStatus == db.ArtisanStatusNone):
 				return domain.ErrNotFound
 			case err != nil:
 				return translate("read request status", err)
-			default:
-				return domain.ErrConflict
 			}
+			taken := domain.Decision{ContactID: current.ID, Status: domain.ArtisanStatus(current.ArtisanStatus),
+				DecidedBy: deciderOf(current.DecidedBy, current.DeciderPrenom, current.DeciderNom), Reason: current.DecisionReason}
+			if current.DecidedAt.Valid {
+				taken.DecidedAt = current.DecidedAt.Time
+			}
+			return &domain.AlreadyDecidedError{Decision: taken}
 		}
 		if err != nil {
 			return translate("update request", err)
 		}
-		d = domain.Decision{ContactID: row.ID, NomComplet: domain.FullName(row.Prenom, row.Nom), Email: row.Email}
+		d = domain.Decision{ContactID: row.ID, NomComplet: domain.FullName(row.Prenom, row.Nom), Email: row.Email,
+			Status: status, DecidedAt: row.DecidedAt.Time, Reason: row.DecisionReason}
+		if row.DeciderName != "" {
+			d.DecidedBy = &domain.Decider{ID: decidedBy, Name: row.DeciderName}
+		}
 		return emit(q, d)
 	})
 	return d, err
@@ -202,30 +331,46 @@ func (s *Store) decide(ctx context.Context, id, decidedBy int64, status domain.A
 // GrantPDG makes the contact with this email a PDG and returns its id; its connected sockets
 // join the PDG room. Returns domain.ErrNotFound if no contact has the email.
 func (s *Store) GrantPDG(ctx context.Context, email string) (int64, error) {
-	return s.changeUser(ctx, "grant PDG", func(q *db.Queries) (int64, error) { return q.GrantPDG(ctx, email) })
+	return s.changeRights(ctx, "grant PDG", true, func(q *db.Queries) (int64, error) { return q.GrantPDG(ctx, email) })
 }
 
 // RevokePDG removes the PDG right of the contact with this email and returns its id; its
 // connected sockets leave the PDG room. Returns domain.ErrNotFound if that contact is not a PDG.
 func (s *Store) RevokePDG(ctx context.Context, email string) (int64, error) {
-	return s.changeUser(ctx, "revoke PDG", func(q *db.Queries) (int64, error) { return q.RevokePDG(ctx, email) })
+	return s.changeRights(ctx, "revoke PDG", false, func(q *db.Queries) (int64, error) { return q.RevokePDG(ctx, email) })
+}
+
+// changeRights runs change, which sets the contact's PDG right to isPDG, and records
+// internal:user-changed then user:rights-changed, in one transaction. The relay delivers them in
+// that order: each node moves the contact's sockets in or out of the PDG room, then tells them.
+func (s *Store) changeRights(ctx context.Context, op string, isPDG bool, change func(*db.Queries) (int64, error)) (int64, error) {
+	return s.changeUser(ctx, op, change, func(q *db.Queries, id int64) error {
+		return events.EmitUserRightsChanged(ctx, outbox{q}, events.UserRightsChanged{ContactID: id, IsPDG: isPDG})
+	})
 }
 
 // RevokeTokens invalidates every token of the contact with this email and disconnects its
 // sockets. Returns domain.ErrNotFound if no contact has the email.
 func (s *Store) RevokeTokens(ctx context.Context, email string) (int64, error) {
-	return s.changeUser(ctx, "revoke tokens", func(q *db.Queries) (int64, error) { return q.BumpTokenVersion(ctx, email) })
+	return s.changeUser(ctx, "revoke tokens", func(q *db.Queries) (int64, error) { return q.BumpTokenVersion(ctx, email) }, nil)
 }
 
-// changeUser runs change and records internal:user-changed for the contact it returns, in one transaction.
-func (s *Store) changeUser(ctx context.Context, op string, change func(*db.Queries) (int64, error)) (int64, error) {
+// changeUser runs change and records internal:user-changed for the contact it returns, then runs
+// then (when not nil) with it, in one transaction.
+func (s *Store) changeUser(ctx context.Context, op string, change func(*db.Queries) (int64, error), then func(*db.Queries, int64) error) (int64, error) {
 	var id int64
 	err := s.inTx(ctx, func(q *db.Queries) error {
 		var err error
 		if id, err = change(q); err != nil {
 			return translate(op, err)
 		}
-		return events.EmitInternalUserChanged(ctx, outbox{q}, events.InternalUserChanged{ContactID: id})
+		if err := events.EmitInternalUserChanged(ctx, outbox{q}, events.InternalUserChanged{ContactID: id}); err != nil {
+			return err
+		}
+		if then == nil {
+			return nil
+		}
+		return then(q, id)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", op, err)

@@ -3,7 +3,7 @@ import { describe, test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   register, makePdg, relogAsPdg, connect, waitFor, collect, sleep, closeAll, approve, reject,
-  byContact,
+  byContact, expectedDecision,
 } from './lib.mjs';
 
 const DUP_WINDOW_MS = 500;
@@ -31,8 +31,10 @@ describe('decisions', () => {
       contact_id: applicant.user.id, nom_complet: nomComplet, email: applicant.email, status: 'approved',
     });
 
-    const expected = { contact_id: applicant.user.id, nom_complet: nomComplet, email: applicant.email };
-    assert.deepStrictEqual(await waitFor(ps, 'artisan-request:approved', byContact(applicant.user.id)), expected);
+    const fields = { contact_id: applicant.user.id, nom_complet: nomComplet, email: applicant.email };
+    const toPdg = await waitFor(ps, 'artisan-request:approved', byContact(applicant.user.id));
+    const expected = expectedDecision(fields, pdg, toPdg);
+    assert.deepStrictEqual(toPdg, expected);
     assert.deepStrictEqual(await waitFor(as, 'artisan-request:approved', byContact(applicant.user.id)), expected);
   });
 
@@ -44,8 +46,9 @@ describe('decisions', () => {
     assert.equal(res.status, 200, res.text);
     assert.deepStrictEqual(res.body, { contact_id: applicant.user.id, status: 'rejected' });
 
-    const expected = { contact_id: applicant.user.id };
-    assert.deepStrictEqual(await waitFor(ps, 'artisan-request:rejected', byContact(applicant.user.id)), expected);
+    const toPdg = await waitFor(ps, 'artisan-request:rejected', byContact(applicant.user.id));
+    const expected = expectedDecision({ contact_id: applicant.user.id, reason: 'Dossier incomplet' }, pdg, toPdg);
+    assert.deepStrictEqual(toPdg, expected);
     assert.deepStrictEqual(await waitFor(as, 'artisan-request:rejected', byContact(applicant.user.id)), expected);
   });
 
@@ -58,10 +61,10 @@ describe('decisions', () => {
     assert.equal((await approve(pdg.token, other.user.id)).status, 200);
     await waitFor(ps, 'artisan-request:approved', byContact(other.user.id));
     assert.equal((await reject(pdg.token, applicant.user.id)).status, 200);
-    await waitFor(as, 'artisan-request:rejected', byContact(applicant.user.id));
+    const own = await waitFor(as, 'artisan-request:rejected', byContact(applicant.user.id));
     await sleep(300);
     assert.deepStrictEqual(as.received.map((r) => [r.event, r.payload]),
-      [['artisan-request:rejected', { contact_id: applicant.user.id }]]);
+      [['artisan-request:rejected', expectedDecision({ contact_id: applicant.user.id }, pdg, own)]]);
   });
 
   for (const decision of ['approved', 'rejected']) {

@@ -278,3 +278,12 @@ export function expectedRequest(u, createdAt) {
 }
 
 export const byContact = (id) => (p) => p && p.contact_id === id;
+
+/**
+ * The exact artisan-request:approved / :rejected payload expected: `fields` plus the decision made
+ * by `pdg` (decided_by {id, name}; decided_at, checked to be recent, taken from the received payload).
+ */
+export function expectedDecision(fields, pdg, received) {
+  assertRecentTimestamp(received?.decided_at, 'decided_at');
+  return { ...fields, decided_by: { id: pdg.user.id, name: `${pdg.prenom} ${pdg.nom}` }, decided_at: received.decided_at };
+}

@@ -2,7 +2,7 @@
 import { describe, test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  register, makePdg, connect, waitFor, collect, sleep, closeAll, approve, reject, byContact,
+  register, makePdg, connect, waitFor, collect, sleep, closeAll, approve, reject, byContact, expectedDecision,
 } from './lib.mjs';
 
 describe('concurrent decisions', () => {
@@ -30,12 +30,19 @@ describe('concurrent decisions', () => {
 
     const winner = results.find((r) => r.res.status === 200);
     const decision = winner.action === 'approve' ? 'approved' : 'rejected';
-    const expected = decision === 'approved'
+    const fields = decision === 'approved'
       ? { contact_id: id, nom_complet: `${applicant.prenom} ${applicant.nom}`, email: applicant.email }
       : { contact_id: id };
-    assert.deepStrictEqual(winner.res.body, { ...expected, status: decision });
+    assert.deepStrictEqual(winner.res.body, { ...fields, status: decision });
+    const index = results.indexOf(winner);
+    const winnerPdg = index % 2 === 0 ? p1 : p2;
+    if (decision === 'rejected') fields.reason = `race ${index}`;
 
-    for (const s of [s1, s2, as]) await waitFor(s, `artisan-request:${decision}`, byContact(id));
+    let expected;
+    for (const s of [s1, s2, as]) {
+      const p = await waitFor(s, `artisan-request:${decision}`, byContact(id));
+      expected ??= expectedDecision(fields, winnerPdg, p);
+    }
     await sleep(500);
     for (const [name, s] of [['PDG 1', s1], ['PDG 2', s2], ['applicant', as]]) {
       const events = [

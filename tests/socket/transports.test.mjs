@@ -3,7 +3,7 @@ import { describe, test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   TRANSPORTS, register, makePdg, connect, waitFor, closeAll, approve, reject, assertRecentTimestamp,
-  expectedRequest, byContact,
+  expectedRequest, byContact, expectedDecision,
 } from './lib.mjs';
 
 describe('transports', () => {
@@ -25,11 +25,14 @@ describe('transports', () => {
 
       assert.equal((await approve(pdg.token, a.user.id)).status, 200);
       assert.equal((await reject(pdg.token, b.user.id, 'non')).status, 200);
-      const approved = { contact_id: a.user.id, nom_complet: `${a.prenom} ${a.nom}`, email: a.email };
-      assert.deepStrictEqual(await waitFor(ps, 'artisan-request:approved', byContact(a.user.id)), approved);
+      const pa = await waitFor(ps, 'artisan-request:approved', byContact(a.user.id));
+      const approved = expectedDecision({ contact_id: a.user.id, nom_complet: `${a.prenom} ${a.nom}`, email: a.email }, pdg, pa);
+      assert.deepStrictEqual(pa, approved);
       assert.deepStrictEqual(await waitFor(as, 'artisan-request:approved', byContact(a.user.id)), approved);
-      assert.deepStrictEqual(await waitFor(ps, 'artisan-request:rejected', byContact(b.user.id)), { contact_id: b.user.id });
-      assert.deepStrictEqual(await waitFor(bs, 'artisan-request:rejected', byContact(b.user.id)), { contact_id: b.user.id });
+      const pb = await waitFor(ps, 'artisan-request:rejected', byContact(b.user.id));
+      const rejected = expectedDecision({ contact_id: b.user.id, reason: 'non' }, pdg, pb);
+      assert.deepStrictEqual(pb, rejected);
+      assert.deepStrictEqual(await waitFor(bs, 'artisan-request:rejected', byContact(b.user.id)), rejected);
 
       for (const s of [ps, as, bs]) assert.equal(s.io.engine.transport.name, tname, 'no transport change');
     });

@@ -25,6 +25,8 @@ export const config = {
   screenshotDir: env.E2E_SCREENSHOT_DIR ? resolve(env.E2E_SCREENSHOT_DIR) : join(here, "screenshots"),
   serverCmd: env.E2E_SERVER_CMD || "go run ./cmd/server",
   grantCmd: env.E2E_GRANT_CMD || "go run ./cmd/server grant-pdg {email}",
+  /** Default: the grant command with grant-pdg replaced by revoke-pdg. */
+  revokeCmd: env.E2E_REVOKE_CMD || (env.E2E_GRANT_CMD || "go run ./cmd/server grant-pdg {email}").replace("grant-pdg", "revoke-pdg"),
   serverCwd: resolve(webDir, env.E2E_SERVER_CWD || ".."),
   serverStartTimeoutMs: Number(env.E2E_SERVER_START_TIMEOUT_MS || 240_000),
   chromium: env.CHROMIUM_PATH || "/usr/bin/chromium",
@@ -148,13 +150,22 @@ export async function startPreview() {
 
 /** Makes an existing contact a PDG with E2E_GRANT_CMD ({email} replaced). */
 export async function grantPdg(email) {
-  const cmd = config.grantCmd.replaceAll("{email}", `'${email.replaceAll("'", "'\\''")}'`);
+  return runForEmail(config.grantCmd, email);
+}
+
+/** Removes a contact's PDG right with E2E_REVOKE_CMD ({email} replaced). */
+export async function revokePdg(email) {
+  return runForEmail(config.revokeCmd, email);
+}
+
+async function runForEmail(template, email) {
+  const cmd = template.replaceAll("{email}", `'${email.replaceAll("'", "'\\''")}'`);
   const p = spawn("sh", ["-c", cmd], { cwd: config.serverCwd, env: serverEnv(), stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   p.stdout.on("data", (d) => (out += d));
   p.stderr.on("data", (d) => (out += d));
   const code = await new Promise((res) => p.on("exit", res));
-  if (code !== 0) throw new Error(`grant failed (${code}): ${cmd}\n${out}`);
+  if (code !== 0) throw new Error(`command failed (${code}): ${cmd}\n${out}`);
 }
 
 export async function launchBrowser() {
@@ -218,4 +229,20 @@ export async function within(ms, what, probe) {
     if (Date.now() - t0 > ms) throw new Error(`not within ${ms} ms: ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
     await sleep(20);
   }
+}
+
+/** axe-core's source (pinned in package-lock.json), injected into the page under test. */
+const axeSource = readFileSync(join(webDir, "node_modules/axe-core/axe.min.js"), "utf8");
+
+/**
+ * Runs axe-core's default rules (WCAG 2.0/2.1/2.2 A and AA, best practices) on the page as it is; returns the violations
+ * as short lines ("rule (impact): target"), none when the page is clean.
+ */
+export async function axeViolations(page) {
+  if (!(await page.evaluate(() => typeof window.axe !== "undefined"))) await page.addScriptTag({ content: axeSource });
+  const result = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ["violations"] });
+    return r.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(" | ")} — ${v.nodes[0]?.failureSummary?.split("\n").slice(0, 2).join(" ")}`);
+  });
+  return result;
 }

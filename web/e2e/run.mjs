@@ -24,6 +24,6 @@ if (process.env.E2E_SKIP_BUILD !== "1") {
 
 const args = ["--test", "--test-concurrency=1", "--test-reporter=spec"];
 if (process.env.E2E_ONLY) args.push(`--test-name-pattern=${process.env.E2E_ONLY}`);
-args.push(join(here, "notifications.e2e.mjs"));
+args.push(join(here, "notifications.e2e.mjs"), join(here, "pdg-day.e2e.mjs"));
 const res = spawnSync(process.execPath, args, { cwd: web, stdio: "inherit", env: process.env });
 process.exit(res.status ?? 1);

@@ -20,7 +20,7 @@ export default function App() {
   const hash = useHash();
   return (
     <>
-      {loggedIn ? <HomePage /> : hash === "#/inscription" ? <RegisterPage /> : <LoginPage />}
+      {loggedIn ? <HomePage route={hash} /> : hash === "#/inscription" ? <RegisterPage /> : <LoginPage />}
       <Toasts />
     </>
   );

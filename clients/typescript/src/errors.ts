@@ -30,6 +30,8 @@ export function isErrorCode(v: unknown): v is ErrorCode {
   return typeof v === "string" && (ERROR_CODES as readonly string[]).includes(v);
 }
 
+import type { components } from "./gen/api.js";
+
 /**
  * A REST call that did not succeed: the server's answer (status, the contract's code and message, and
  * `retryAfter` in seconds when it sent Retry-After, e.g. with 429 rate_limited or 503 unavailable), or
@@ -42,21 +44,38 @@ export class ArtisanNotifyError extends Error {
   readonly code: ErrorCode;
   /** Seconds to wait before trying again, when the server sent Retry-After. */
   readonly retryAfter: number | undefined;
+  /** With 409 conflict on approve / reject: the decision already taken (which request, what, by whom, when). */
+  readonly decision: components["schemas"]["Decision"] | undefined;
 
-  constructor(init: { status: number; code: ErrorCode; message: string; retryAfter?: number | undefined; cause?: unknown }) {
+  constructor(init: {
+    status: number;
+    code: ErrorCode;
+    message: string;
+    retryAfter?: number | undefined;
+    decision?: components["schemas"]["Decision"] | undefined;
+    cause?: unknown;
+  }) {
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
     this.status = init.status;
     this.code = init.code;
     this.retryAfter = init.retryAfter;
+    this.decision = init.decision;
   }
 
   /** Builds the error from a non-2xx response and its parsed body (the contract's Error, when it is one). */
   static fromResponse(response: Response, body: unknown): ArtisanNotifyError {
-    const err = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+    const err = (body as { error?: { code?: unknown; message?: unknown; decision?: unknown } } | undefined)?.error;
     const code = isErrorCode(err?.code) ? err.code : (CODE_BY_STATUS[response.status] ?? "internal");
     const message = typeof err?.message === "string" && err.message ? err.message : `HTTP ${response.status}`;
-    return new ArtisanNotifyError({ status: response.status, code, message, retryAfter: parseRetryAfter(response.headers.get("Retry-After")) });
+    const decision = isDecision(err?.decision) ? err.decision : undefined;
+    return new ArtisanNotifyError({ status: response.status, code, message, retryAfter: parseRetryAfter(response.headers.get("Retry-After")), decision });
   }
+}
+
+function isDecision(v: unknown): v is components["schemas"]["Decision"] {
+  const d = v as { contact_id?: unknown; status?: unknown; decided_at?: unknown } | null | undefined;
+  return typeof d === "object" && d !== null && typeof d.contact_id === "number" &&
+    (d.status === "approved" || d.status === "rejected") && typeof d.decided_at === "string";
 }
 
 export function isArtisanNotifyError(e: unknown): e is ArtisanNotifyError {

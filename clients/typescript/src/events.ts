@@ -5,7 +5,7 @@ import { readToken, type TokenSource } from "./rest.js";
 /** A socket.io-client 4 socket typed by asyncapi.yaml's event map. */
 export type EventSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
-/** The server's events: "artisan-request:new" | "artisan-request:approved" | "artisan-request:rejected". */
+/** The server's events: "artisan-request:new" | "artisan-request:approved" | "artisan-request:rejected" | "user:rights-changed". */
 export type EventName = keyof ServerToClientEvents;
 
 /** The payload of one event. */

@@ -1,4 +1,4 @@
-import type { ArtisanRequestNew } from "./gen/events.js";
+import type { ArtisanRequestNew, UserRightsChanged } from "./gen/events.js";
 import type { ArtisanRequest, ArtisanRequestList } from "./rest.js";
 import type { EventSocket } from "./events.js";
 
@@ -156,11 +156,16 @@ export function syncPendingRequests(source: PendingSource, options: PendingSyncO
   const onDecided = (d: { contact_id: number }) => {
     if (store.remove(d.contact_id)) changed();
   };
+  // Made a PDG: the socket is already in the PDG room (the server moved it), the list is refetched.
+  const onRights = (r: UserRightsChanged) => {
+    if (r.is_pdg) void resync();
+  };
   const socket = source.socket as EventSocket;
   socket.on("connect", onConnect);
   socket.on("artisan-request:new", onNew);
   socket.on("artisan-request:approved", onDecided);
   socket.on("artisan-request:rejected", onDecided);
+  socket.on("user:rights-changed", onRights);
   if (socket.connected) onConnect();
   return {
     store,
@@ -171,6 +176,7 @@ export function syncPendingRequests(source: PendingSource, options: PendingSyncO
       socket.off("artisan-request:new", onNew);
       socket.off("artisan-request:approved", onDecided);
       socket.off("artisan-request:rejected", onDecided);
+      socket.off("user:rights-changed", onRights);
     },
   };
 }

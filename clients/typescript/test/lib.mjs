@@ -109,6 +109,9 @@ export async function startServer(extra = {}) {
     async grantPdg(email) {
       await execFileP(SERVER_BIN, ["grant-pdg", email], { env, timeout: 60000 });
     },
+    async revokePdg(email) {
+      await execFileP(SERVER_BIN, ["revoke-pdg", email], { env, timeout: 60000 });
+    },
     async stop() {
       if (child.exitCode === null) {
         child.kill("SIGTERM");
@@ -130,10 +133,15 @@ export function account(type = "Client") {
 
 /** Registers a Client, makes it a PDG with `bin/server grant-pdg`, logs in again -> its token. */
 export async function makePdg(server, rest) {
+  return (await makePdgAccount(server, rest)).token;
+}
+
+/** makePdg, with the PDG's user -> {token, user}. */
+export async function makePdgAccount(server, rest) {
   const a = account("Client");
   await rest.register(a);
   await server.grantPdg(a.email);
   const { token, user } = await rest.login({ email: a.email, password: a.password });
   if (!user.is_pdg) throw new Error("grant-pdg: not a PDG after login");
-  return token;
+  return { token, user };
 }

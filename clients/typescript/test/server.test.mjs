@@ -3,12 +3,20 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ArtisanNotifyError, createClient, createRestClient } from "../dist/index.js";
-import { account, makePdg, sleep, startServer } from "./lib.mjs";
+import { account, makePdgAccount, sleep, startServer } from "./lib.mjs";
 
 let server;
 let anon;
 let pdgToken;
+let pdgUser;
 const clients = [];
+
+/** The decision fields of an event or a 409 made by the PDG of these tests. */
+function decidedByPdg(payload) {
+  assert.deepEqual(payload.decided_by, { id: pdgUser.id, name: `${pdgUser.prenom} ${pdgUser.nom}` });
+  assert.ok(Math.abs(Date.parse(payload.decided_at) - Date.now()) < 60000, `decided_at ${payload.decided_at}`);
+  return { decided_by: payload.decided_by, decided_at: payload.decided_at };
+}
 
 function pdgClient(socket = {}) {
   const c = createClient({ baseUrl: server.baseUrl, token: pdgToken, socket: { reconnectionDelay: 100, reconnectionDelayMax: 500, ...socket } });
@@ -33,7 +41,7 @@ async function until(cond, what, ms = 5000) {
 before(async () => {
   server = await startServer();
   anon = createRestClient({ baseUrl: server.baseUrl });
-  pdgToken = await makePdg(server, anon);
+  ({ token: pdgToken, user: pdgUser } = await makePdgAccount(server, anon));
 });
 
 after(async () => {
@@ -65,7 +73,7 @@ for (const transport of ["websocket", "polling"]) {
       const answer = await client.approve(artisan.id);
       assert.equal(answer.status, "approved");
       const d = await approvedEvent;
-      assert.deepEqual(d, { contact_id: artisan.id, nom_complet: `${artisan.prenom} ${artisan.nom}`, email: artisan.email });
+      assert.deepEqual(d, { contact_id: artisan.id, nom_complet: `${artisan.prenom} ${artisan.nom}`, email: artisan.email, ...decidedByPdg(d) });
       assert.ok(!sync.store.has(artisan.id), "the store drops the decided request");
       assert.equal(sync.store.count, await client.countPending());
 
@@ -75,6 +83,7 @@ for (const transport of ["websocket", "polling"]) {
           assert.equal(e.status, 409);
           assert.equal(e.code, "conflict");
           assert.equal(typeof e.message, "string");
+          assert.deepEqual(e.decision, { contact_id: artisan.id, status: "approved", decided_by: d.decided_by, decided_at: d.decided_at });
           return true;
         });
       }
@@ -82,7 +91,8 @@ for (const transport of ["websocket", "polling"]) {
       const other = await registerArtisan();
       const rejectedEvent = client.once("artisan-request:rejected", 5000);
       assert.equal((await client.reject(other.id, "Dossier incomplet")).status, "rejected");
-      assert.deepEqual(await rejectedEvent, { contact_id: other.id });
+      const rejected = await rejectedEvent;
+      assert.deepEqual(rejected, { contact_id: other.id, reason: "Dossier incomplet", ...decidedByPdg(rejected) });
       sync.stop();
       client.close();
     });
@@ -128,6 +138,89 @@ describe("resync on reconnect", () => {
     assert.equal(new Set(ids).size, ids.length);
     await sleep(300);
     assert.equal(sync.store.count, await client.countPending(), "no event applied twice");
+  });
+});
+
+describe("the PDG's day", () => {
+  it("listRequests: history by status with the decider, search, pages() through next_cursor, a tampered cursor is 400", { timeout: 60000 }, async () => {
+    const client = pdgClient();
+    const tag = `Z${Date.now().toString(36)}`;
+    const made = [];
+    for (let i = 0; i < 5; i++) {
+      const a = account("Artisan/Promoteur");
+      a.nom = `${tag}${i}`;
+      const { user } = await anon.register(a);
+      made.push({ ...a, id: user.id });
+    }
+    await client.approve(made[0].id);
+    await client.reject(made[1].id, "Pièces manquantes");
+
+    const approved = await client.listRequests({ status: "approved", q: tag });
+    assert.deepEqual(approved.requests.map((r) => r.contact_id), [made[0].id]);
+    assert.equal(approved.count, 1);
+    assert.equal(approved.requests[0].status, "approved");
+    decidedByPdg(approved.requests[0]);
+    const rejected = (await client.listRequests({ status: "rejected", q: tag.toLowerCase() })).requests;
+    assert.deepEqual(rejected.map((r) => [r.contact_id, r.reason]), [[made[1].id, "Pièces manquantes"]]);
+
+    const seen = [];
+    let pageCount = 0;
+    for await (const page of client.pages({ status: "all", q: tag, limit: 2 })) {
+      pageCount++;
+      assert.equal(page.count, 5);
+      seen.push(...page.requests.map((r) => r.contact_id));
+    }
+    assert.equal(pageCount, 3);
+    assert.deepEqual(seen, made.map((a) => a.id).reverse(), "every request once, newest first");
+
+    const pending = await client.listPending({ q: tag, limit: 1 });
+    assert.equal(pending.count, 3);
+    assert.ok(pending.next_cursor);
+    const tampered = pending.next_cursor.slice(0, -2) + (pending.next_cursor.endsWith("AA") ? "BB" : "AA");
+    await assert.rejects(client.listPending({ q: tag, limit: 1, cursor: tampered }), (e) => e instanceof ArtisanNotifyError && e.status === 400 && e.code === "invalid_request");
+    await assert.rejects(client.listRequests({ status: "all", q: tag, cursor: pending.next_cursor }), (e) => e.status === 400, "a cursor of another query");
+  });
+
+  it("me: the applicant sees the decision on their request (status, when, the reason)", { timeout: 60000 }, async () => {
+    const a = account("Artisan/Promoteur");
+    const { token, user } = await anon.register(a);
+    await pdgClient().reject(user.id, "Dossier incomplet");
+    const me = await createRestClient({ baseUrl: server.baseUrl, token }).me();
+    assert.equal(me.artisan_status, "rejected");
+    assert.equal(me.artisan_reason, "Dossier incomplet");
+    assert.ok(Math.abs(Date.parse(me.artisan_decided_at) - Date.now()) < 60000);
+  });
+
+  it("user:rights-changed: grant-pdg puts the open socket in the PDG room (no reconnection) and syncPending refetches; revoke-pdg takes it out", { timeout: 60000 }, async () => {
+    const a = account("Client");
+    const { token, user } = await anon.register(a);
+    const client = createClient({ baseUrl: server.baseUrl, token, socket: { transports: ["websocket"] } });
+    clients.push(client);
+    await client.connect();
+    const sid = client.socket.id;
+    const sync = client.syncPending({ onError: () => {} });
+
+    const granted = client.once("user:rights-changed", 10000);
+    const refetched = sync.synced();
+    await server.grantPdg(a.email);
+    assert.deepEqual(await granted, { contact_id: user.id, is_pdg: true });
+    await refetched;
+    const arrived = client.once("artisan-request:new", 5000);
+    const artisan = await registerArtisan();
+    assert.equal((await arrived).contact_id, artisan.id);
+    assert.ok(sync.store.has(artisan.id));
+    assert.equal(client.socket.id, sid, "the same socket");
+
+    const revoked = client.once("user:rights-changed", 10000);
+    await server.revokePdg(a.email);
+    assert.deepEqual(await revoked, { contact_id: user.id, is_pdg: false });
+    let after = 0;
+    client.on("artisan-request:new", () => after++);
+    await registerArtisan();
+    await sleep(500);
+    assert.equal(after, 0, "no PDG event after the revocation");
+    sync.stop();
+    client.close();
   });
 });
 

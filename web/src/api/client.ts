@@ -1,6 +1,6 @@
 import createClient, { type Client } from "openapi-fetch";
 import type { BaseQueryFn } from "@reduxjs/toolkit/query";
-import type { AccountType, ErrorResponse as ErrorBody, paths } from "@artisan-notify/client";
+import type { AccountType, components, ErrorResponse as ErrorBody, paths } from "@artisan-notify/client";
 
 export type {
   AccountType,
@@ -15,6 +15,9 @@ export type {
   User,
 } from "@artisan-notify/client";
 
+/** Which requests a list shows: pending, approved, rejected or all. */
+export type RequestFilter = components["schemas"]["RequestFilter"];
+
 export const ACCOUNT_TYPES: readonly AccountType[] = ["Client", "Artisan/Promoteur"];
 
 /**
@@ -25,6 +28,8 @@ export interface ApiError {
   status: number;
   code: string;
   message: string;
+  /** The error object's other fields, as sent (e.g. a 409 naming the request and who decided it). */
+  details?: Record<string, unknown>;
 }
 
 const FALLBACK_MESSAGES: Record<number, string> = {
@@ -40,7 +45,13 @@ const FALLBACK_MESSAGES: Record<number, string> = {
 export function toApiError(status: number, body: unknown): ApiError {
   const err = (body as Partial<ErrorBody> | undefined)?.error;
   const message = err?.message || FALLBACK_MESSAGES[status] || "Erreur du serveur.";
-  return { status, code: err?.code || "unknown", message };
+  const { code: _code, message: _message, ...rest } = (err && typeof err === "object" ? err : {}) as Record<string, unknown>;
+  const details = { ...rest };
+  // fields beside "error" (the contract may put the conflict's facts there)
+  if (body && typeof body === "object" && !Array.isArray(body)) {
+    for (const [k, v] of Object.entries(body as Record<string, unknown>)) if (k !== "error") details[k] = v;
+  }
+  return Object.keys(details).length ? { status, code: err?.code || "unknown", message, details } : { status, code: err?.code || "unknown", message };
 }
 
 export function isApiError(e: unknown): e is ApiError {

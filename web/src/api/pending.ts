@@ -53,9 +53,12 @@ export function applicantStatus(user: User): ApplicantStatus {
 }
 
 /** The user's own request was decided (their user room). */
-export function decideOwn(user: User, decision: "approved" | "rejected"): void {
+export function decideOwn(user: User, decision: "approved" | "rejected", event?: { decided_at?: string | null; reason?: string | null }): void {
   user.demande_artisan = false;
   user.artisan_status = decision;
+  if (event?.decided_at) user.artisan_decided_at = event.decided_at;
+  if (event?.reason) user.artisan_reason = event.reason;
+  else delete user.artisan_reason;
 }
 
 /**

@@ -2,6 +2,7 @@ import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Server } from "socket.io";
 import { afterEach, describe, expect, it } from "vitest";
+import { decidedBy } from "../test/fixtures";
 import type { ArtisanRequestNew, ServerToClientEvents } from "./events";
 import { SocketService, type ConnectionStatus, type SocketCallbacks, type SocketServiceOptions } from "./socketService";
 
@@ -74,6 +75,7 @@ function listener(service: SocketService) {
     "artisan-request:new": (p) => events.push(["new", p]),
     "artisan-request:approved": (p) => events.push(["approved", p]),
     "artisan-request:rejected": (p) => events.push(["rejected", p]),
+    "user:rights-changed": (p) => events.push(["rights", p]),
   });
   return { events, stop };
 }
@@ -127,7 +129,7 @@ describe("SocketService", () => {
     await until(() => server.io.engine.clientsCount === 1);
   });
 
-  it("delivers the three events to the listeners, PDG room and user room", async () => {
+  it("delivers the four events to the listeners, PDG room and user room", async () => {
     const r = await setup();
     const l = listener(service);
     service.connect("pdg-token", r.callbacks);
@@ -142,13 +144,15 @@ describe("SocketService", () => {
       created_at: "2026-01-01T00:00:00Z",
     };
     server.io.to("pdg-notifications").emit("artisan-request:new", req);
-    server.io.to("pdg-notifications").emit("artisan-request:approved", { contact_id: 5, nom_complet: "A B", email: "a@b.c" });
-    server.io.to("user:1").emit("artisan-request:rejected", { contact_id: 1 });
-    await until(() => l.events.length === 3);
+    server.io.to("pdg-notifications").emit("artisan-request:approved", { ...decidedBy, contact_id: 5, nom_complet: "A B", email: "a@b.c" });
+    server.io.to("user:1").emit("artisan-request:rejected", { ...decidedBy, contact_id: 1 });
+    server.io.to("user:1").emit("user:rights-changed", { contact_id: 1, is_pdg: false });
+    await until(() => l.events.length === 4);
     expect(l.events).toEqual([
       ["new", req],
-      ["approved", { contact_id: 5, nom_complet: "A B", email: "a@b.c" }],
-      ["rejected", { contact_id: 1 }],
+      ["approved", { ...decidedBy, contact_id: 5, nom_complet: "A B", email: "a@b.c" }],
+      ["rejected", { ...decidedBy, contact_id: 1 }],
+      ["rights", { contact_id: 1, is_pdg: false }],
     ]);
   });
 
@@ -159,12 +163,12 @@ describe("SocketService", () => {
     await until(() => service.status === "connected");
     service.connect("applicant-token", r.callbacks);
     await until(() => service.status === "connected" && server.io.engine.clientsCount === 1);
-    server.io.to("user:2").emit("artisan-request:rejected", { contact_id: 2 });
+    server.io.to("user:2").emit("artisan-request:rejected", { ...decidedBy, contact_id: 2 });
     await until(() => l.events.length === 1);
     l.stop();
-    server.io.to("user:2").emit("artisan-request:approved", { contact_id: 2, nom_complet: "", email: "" });
+    server.io.to("user:2").emit("artisan-request:approved", { ...decidedBy, contact_id: 2, nom_complet: "", email: "" });
     await new Promise((res) => setTimeout(res, 200));
-    expect(l.events).toEqual([["rejected", { contact_id: 2 }]]);
+    expect(l.events).toEqual([["rejected", { ...decidedBy, contact_id: 2 }]]);
   });
 
   it("a refused token reports offline and unauthorized, without retrying", async () => {

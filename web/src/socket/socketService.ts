@@ -133,6 +133,7 @@ export class SocketService implements SocketEvents {
     socket.on("artisan-request:new", (p) => this.deliver("artisan-request:new", p));
     socket.on("artisan-request:approved", (p) => this.deliver("artisan-request:approved", p));
     socket.on("artisan-request:rejected", (p) => this.deliver("artisan-request:rejected", p));
+    socket.on("user:rights-changed", (p) => this.deliver("user:rights-changed", p));
     return socket;
   }
 

@@ -23,3 +23,18 @@ export const socketConnected = createAction("socket/connected");
 export const requestArrived = createAction<ArtisanRequestNew>("requests/arrived");
 /** The user's own artisan request was decided (their user room). */
 export const ownRequestDecided = createAction<"approved" | "rejected">("requests/ownDecided");
+
+/** What an approved/rejected event says (who decided, when and why are optional: older servers omit them). */
+export interface DecidedEvent {
+  contact_id: number;
+  nom_complet?: string;
+  email?: string;
+  decided_by?: { id: number; name: string } | null;
+  decided_at?: string | null;
+  reason?: string | null;
+}
+
+/** A request was decided (PDG room): by this tab, or by another PDG. */
+export const requestDecided = createAction<{ status: "approved" | "rejected"; event: DecidedEvent }>("requests/decided");
+/** The user's rights changed (made or unmade PDG): the bell appears or goes, everything is fetched again. */
+export const rightsChanged = createAction<{ is_pdg?: boolean }>("session/rightsChanged");

@@ -5,12 +5,15 @@ import { sessionRestored } from "./actions";
 import auth from "./authSlice";
 import connection from "./connectionSlice";
 import toasts from "./toastsSlice";
+import decisions from "./decisionsSlice";
+import settled from "./settledSlice";
+import attention from "./attentionSlice";
 import { createListeners, loadSession, type Deps } from "./listeners";
 
 export type { Deps } from "./listeners";
 export { SESSION_KEY, loadSession } from "./listeners";
 
-export const rootReducer = combineReducers({ auth, connection, toasts, [api.reducerPath]: api.reducer });
+export const rootReducer = combineReducers({ auth, connection, toasts, decisions, settled, attention, [api.reducerPath]: api.reducer });
 export type RootState = ReturnType<typeof rootReducer>;
 
 /** The tab's store; a session kept in `deps.storage` is restored at once. */

@@ -1,93 +1,11 @@
 import { describe, expect, it, vi } from "vitest";
 import { api } from "../api/api";
-import type { ArtisanRequest, User } from "../api/client";
-import type { EventHandlers, SocketCallbacks, SocketService } from "../socket/socketService";
-import type { ServerToClientEvents } from "../socket/events";
-import { pdg, req, user } from "../test/fixtures";
+import { decidedBy, pdg, req, user } from "../test/fixtures";
 import { loggedIn, loggedOut } from "./actions";
-import { makeStore, SESSION_KEY, type AppStore } from "./index";
+import { SESSION_KEY, type AppStore } from "./index";
+import { memoryStorage, setup } from "../test/fakes";
 
 const applicant = user();
-
-/** The REST API, in memory: what the server holds, the calls it got, and a way to hold an answer back. */
-function fakeServer(init: { pending?: ArtisanRequest[]; users?: Record<string, User> } = {}) {
-  const server = {
-    pending: init.pending ?? [],
-    users: init.users ?? { "t-pdg": pdg, "t-app": applicant },
-    calls: [] as string[],
-    bodies: [] as unknown[],
-    /** Answers of these paths wait for release(). */
-    hold: new Set<string>(),
-    release: () => {},
-    decideStatus: 200,
-  };
-  const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
-  const fetch = vi.fn(async (input: RequestInfo | URL) => {
-    const request = input as Request;
-    const path = new URL(request.url).pathname;
-    server.calls.push(`${request.method} ${path}`);
-    if (request.method === "POST") server.bodies.push(await request.clone().json().catch(() => null));
-    const token = request.headers.get("Authorization")?.replace("Bearer ", "") ?? "";
-    const me = server.users[token];
-    const snapshot = [...server.pending];
-    if (server.hold.has(path)) {
-      server.hold.delete(path);
-      await new Promise<void>((r) => (server.release = r));
-    }
-    if (!me) return json(401, { error: { code: "unauthorized", message: "Jeton invalide." } });
-    if (path === "/api/users/me") return json(200, me);
-    if (path === "/api/notifications/artisan-requests/count") return json(200, { count: snapshot.length });
-    if (path === "/api/notifications/artisan-requests") return json(200, { requests: snapshot, count: snapshot.length });
-    const decided = /\/artisan-requests\/(\d+)\/(approve|reject)$/.exec(path);
-    if (decided) {
-      if (server.decideStatus !== 200) return json(server.decideStatus, { error: { code: "conflict", message: "Déjà traitée par un autre PDG." } });
-      const id = Number(decided[1]);
-      server.pending = server.pending.filter((r) => r.contact_id !== id);
-      return json(200, { contact_id: id, status: decided[2] === "approve" ? "approved" : "rejected" });
-    }
-    return json(404, { error: { code: "not_found", message: "?" } });
-  });
-  return { server, fetch: fetch as unknown as typeof globalThis.fetch };
-}
-
-/** The tab's socket, faked: the callbacks given at connect, and events pushed to the listeners. */
-function fakeSockets() {
-  const calls: string[] = [];
-  let callbacks: SocketCallbacks = {};
-  const listeners = new Set<EventHandlers>();
-  return {
-    calls,
-    listeners,
-    cb: () => callbacks,
-    connect(token: string, cb: SocketCallbacks) {
-      calls.push(`connect:${token}`);
-      callbacks = cb;
-      return {} as ReturnType<SocketService["connect"]>;
-    },
-    disconnect() {
-      calls.push("disconnect");
-    },
-    listen(h: EventHandlers) {
-      listeners.add(h);
-      return () => void listeners.delete(h);
-    },
-    emit<E extends keyof ServerToClientEvents>(event: E, ...args: Parameters<ServerToClientEvents[E]>) {
-      for (const l of listeners) (l[event] as ((...a: typeof args) => void) | undefined)?.(...args);
-    },
-  };
-}
-
-function memoryStorage() {
-  const map = new Map<string, string>();
-  return { map, getItem: (k: string) => map.get(k) ?? null, setItem: (k: string, v: string) => void map.set(k, v), removeItem: (k: string) => void map.delete(k) };
-}
-
-function setup(init?: Parameters<typeof fakeServer>[0], storage = memoryStorage()) {
-  const { server, fetch } = fakeServer(init);
-  const sockets = fakeSockets();
-  const store = makeStore({ baseUrl: "http://api.test", fetch, sockets, storage });
-  return { server, sockets, storage, store };
-}
 
 const me = (store: AppStore) => api.endpoints.me.select()(store.getState()).data;
 const pending = (store: AppStore) => api.endpoints.pending.select()(store.getState()).data;
@@ -196,8 +114,8 @@ describe("events", () => {
     await vi.waitFor(() => expect(pending(t.store)?.count).toBe(2)); // the refetch brought 4 too
 
     t.server.pending = [];
-    t.sockets.emit("artisan-request:approved", { contact_id: 3, nom_complet: "P3 N3", email: "a3@example.com" });
-    t.sockets.emit("artisan-request:rejected", { contact_id: 4 });
+    t.sockets.emit("artisan-request:approved", { ...decidedBy, contact_id: 3, nom_complet: "P3 N3", email: "a3@example.com" });
+    t.sockets.emit("artisan-request:rejected", { ...decidedBy, contact_id: 4 });
     expect(pending(t.store)?.count).toBe(0);
     expect(pending(t.store)?.requests).toEqual([]);
   });
@@ -211,7 +129,7 @@ describe("events", () => {
 
     // While the list is in flight, request 5 is approved elsewhere.
     t.server.pending = [req(6)];
-    t.sockets.emit("artisan-request:approved", { contact_id: 5, nom_complet: "", email: "" });
+    t.sockets.emit("artisan-request:approved", { ...decidedBy, contact_id: 5, nom_complet: "", email: "" });
     expect(pending(t.store)?.count).toBe(1);
     t.server.release();
     await vi.waitFor(() => expect(t.store.getState().api.queries["pending(undefined)"]?.status).toBe("fulfilled"));
@@ -227,7 +145,7 @@ describe("events", () => {
     const ok = await t.store.dispatch(api.endpoints.decide.initiate({ id: 1, decision: "approve" }));
     expect(ok.error).toBeUndefined();
     expect(lastToast(t.store)).toBe("Demande approuvée.");
-    t.sockets.emit("artisan-request:approved", { contact_id: 1, nom_complet: "", email: "" });
+    t.sockets.emit("artisan-request:approved", { ...decidedBy, contact_id: 1, nom_complet: "", email: "" });
     expect(pending(t.store)?.count).toBe(1);
 
     t.server.decideStatus = 409;
@@ -237,7 +155,8 @@ describe("events", () => {
     expect(t.server.bodies.at(-1)).toEqual({ reason: "Dossier incomplet" });
     expect(pending(t.store)?.requests).toEqual([]);
     expect(pending(t.store)?.count).toBe(0);
-    expect(lastToast(t.store)).toBe("Déjà traitée par un autre PDG.");
+    // the toast names the request and who decided it (the error's decision)
+    expect(lastToast(t.store)).toMatch(/^La demande de P2 N2 a déjà été approuvée par Paul Martin (à|le) /);
     await vi.waitFor(() => expect(count(t.server.calls, LIST)).toBe(lists + 1)); // and fetched again
   });
 
@@ -245,11 +164,11 @@ describe("events", () => {
     const t = setup();
     t.store.dispatch(loggedIn({ token: "t-app", user: applicant }));
     t.store.dispatch(api.endpoints.me.initiate());
-    t.sockets.emit("artisan-request:approved", { contact_id: 12345, nom_complet: "", email: "" });
+    t.sockets.emit("artisan-request:approved", { ...decidedBy, contact_id: 12345, nom_complet: "", email: "" });
     expect(me(t.store)?.demande_artisan).toBe(true);
     expect(t.store.getState().toasts).toEqual([]);
 
-    t.sockets.emit("artisan-request:rejected", { contact_id: applicant.id });
+    t.sockets.emit("artisan-request:rejected", { ...decidedBy, contact_id: applicant.id });
     expect(me(t.store)?.artisan_status).toBe("rejected");
     expect(lastToast(t.store)).toBe("Votre demande artisan a été refusée.");
     expect(JSON.parse(t.storage.map.get(SESSION_KEY)!).user.artisan_status).toBe("rejected"); // a reload shows it too

@@ -22,3 +22,6 @@ export const user = (over: Partial<User> = {}): User => ({
 });
 
 export const pdg = user({ id: 1, prenom: "Paul", nom: "Dg", email: "pdg@example.com", type_compte: "Client", demande_artisan: false, is_pdg: true });
+
+/** Who decided, as the approved/rejected events say it (another PDG than `pdg`). */
+export const decidedBy = { decided_by: { id: 77, name: "Paul Martin" }, decided_at: "2026-01-20T13:02:00Z" };

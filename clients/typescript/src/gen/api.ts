@@ -93,8 +93,15 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Pending artisan requests, newest first
-         * @description Newest first (ties broken by the higher id first). PDG only.
+         * Artisan requests (pending by default), newest first, a page at a time
+         * @description PDG only. `status` chooses the requests: `pending` (default) newest request first; `approved`,
+         *     `rejected` (the history) newest decision first; `all` (every request ever made) newest request
+         *     first. Ties are broken by the higher id first. `q` keeps the requests whose first name, last
+         *     name, full name or email contains it (case-insensitive). A page holds at most `limit` requests;
+         *     when more follow, `next_cursor` is set: send it back as `cursor`, with the same `status` and `q`,
+         *     for the next page. Pages are stable: requests made or decided meanwhile do not shift them (a
+         *     request decided meanwhile leaves the pending list). A cursor that was altered, or sent with
+         *     another `status` or `q`, is 400.
          */
         get: operations["listArtisanRequests"];
         put?: never;
@@ -135,6 +142,8 @@ export interface paths {
          * Approve a pending request
          * @description Atomic: of concurrent decisions on one request exactly one gets 200, the others 409.
          *     On success PDGs and the applicant receive `artisan-request:approved`.
+         *     A 409 names the decision already taken in `error.decision` (which request, approved or
+         *     rejected, by whom, when).
          */
         post: operations["approveArtisanRequest"];
         delete?: never;
@@ -154,7 +163,7 @@ export interface paths {
         put?: never;
         /**
          * Reject a pending request
-         * @description Atomic like approve. The optional reason is kept with the decision.
+         * @description Atomic like approve (a 409 has `error.decision` too). The optional reason is kept with the decision.
          *     On success PDGs and the applicant receive `artisan-request:rejected`.
          */
         post: operations["rejectArtisanRequest"];
@@ -216,7 +225,42 @@ export interface components {
              * @example Les mots de passe ne correspondent pas.
              */
             message: string;
+            decision?: components["schemas"]["Decision"];
         };
+        /** @description A decision already taken on an artisan request: the 409 of approve and reject carries it (`error.decision`). */
+        Decision: {
+            /**
+             * Format: int64
+             * @description The applicant's contact id (the request).
+             */
+            contact_id: number;
+            /** @enum {string} */
+            status: "approved" | "rejected";
+            decided_by?: components["schemas"]["Decider"];
+            /** Format: date-time */
+            decided_at: string;
+            /** @description The rejection's reason, when one was given. */
+            reason?: string;
+        };
+        /** @description The PDG who decided (absent when that contact no longer exists). */
+        Decider: {
+            /**
+             * Format: int64
+             * @example 1
+             */
+            id: number;
+            /**
+             * @description First and last name.
+             * @example Paul Martin
+             */
+            name: string;
+        };
+        /**
+         * @description Which artisan requests to list.
+         * @default pending
+         * @enum {string}
+         */
+        RequestFilter: "pending" | "approved" | "rejected" | "all";
         /** @enum {string} */
         AccountType: "Client" | "Artisan/Promoteur";
         /**
@@ -225,21 +269,39 @@ export interface components {
          */
         ArtisanStatus: "none" | "pending" | "approved" | "rejected";
         RegisterRequest: {
-            /** @example Amina */
+            /**
+             * @description A first or last name: at most 100 characters, at least one letter, no control character
+             *     (U+0000-U+001F, U+007F-U+009F) nor bidirectional embedding, override or isolate control
+             *     (U+202A-U+202E, U+2066-U+2069). Surrounding white space is trimmed before use (the pattern
+             *     allows it, control white space such as a tab included).
+             * @example Amina
+             */
             prenom: string;
-            /** @example Diallo */
+            /**
+             * @description A first or last name: at most 100 characters, at least one letter, no control character
+             *     (U+0000-U+001F, U+007F-U+009F) nor bidirectional embedding, override or isolate control
+             *     (U+202A-U+202E, U+2066-U+2069). Surrounding white space is trimmed before use (the pattern
+             *     allows it, control white space such as a tab included).
+             * @example Diallo
+             */
             nom: string;
             /**
-             * @description Trimmed and lowercased before use.
+             * @description An address local@domain: the local part and the domain are dot-separated runs of the
+             *     characters RFC 5322 allows in an atom (non-ASCII letters too, RFC 6532), the domain has at
+             *     least one dot; no quoted local part, comment or domain literal. Surrounding white space is
+             *     trimmed and the address lowercased before use (the pattern allows the white space).
              * @example amina.diallo@example.com
              */
             email: string;
             /**
-             * @description 8 to 128 characters.
+             * @description 8 to 128 characters (Unicode characters, not bytes).
              * @example s3cret-passw0rd
              */
             password: string;
-            /** @example s3cret-passw0rd */
+            /**
+             * @description Must equal password (400 otherwise).
+             * @example s3cret-passw0rd
+             */
             confirm_password: string;
             type_compte: components["schemas"]["AccountType"];
         };
@@ -271,6 +333,13 @@ export interface components {
             demande_artisan: boolean;
             is_pdg: boolean;
             artisan_status?: components["schemas"]["ArtisanStatus"];
+            /**
+             * Format: date-time
+             * @description When the artisan request was approved or rejected (absent while none was decided).
+             */
+            artisan_decided_at?: string;
+            /** @description The reason given with the rejection of the artisan request, when one was given. */
+            artisan_reason?: string;
         };
         ArtisanRequest: {
             /**
@@ -292,14 +361,26 @@ export interface components {
              * @example 2026-11-25T10:00:00Z
              */
             created_at: string;
+            status?: components["schemas"]["ArtisanStatus"];
+            decided_by?: components["schemas"]["Decider"];
+            /**
+             * Format: date-time
+             * @description When the request was approved or rejected (absent while pending).
+             */
+            decided_at?: string;
+            /** @description The rejection's reason, when one was given. */
+            reason?: string;
         };
         ArtisanRequestList: {
             requests: components["schemas"]["ArtisanRequest"][];
             /**
              * Format: int64
-             * @description The total number of pending requests (may exceed the length of the page).
+             * @description The total number of requests that match `status` and `q` (may exceed the length of the page);
+             *     with neither, the number of pending requests.
              */
             count: number;
+            /** @description Set when more requests follow; send it as `cursor` for the next page. */
+            next_cursor?: string;
         };
         Count: {
             /**
@@ -309,7 +390,10 @@ export interface components {
             count: number;
         };
         RejectRequest: {
-            /** @example Dossier incomplet */
+            /**
+             * @description At most 1000 characters, without U+0000; trimmed (a blank reason is no reason).
+             * @example Dossier incomplet
+             */
             reason?: string;
         };
         ApproveResponse: {
@@ -451,6 +535,15 @@ export interface operations {
             query?: {
                 /** @description How many requests to return (default 50, at most 200). */
                 limit?: number;
+                /** @description Which requests to list (default pending). */
+                status?: components["schemas"]["RequestFilter"];
+                /**
+                 * @description Keep the requests whose first name, last name, full name or email contains this text,
+                 *     case-insensitive (surrounding spaces ignored; empty: no filter).
+                 */
+                q?: string;
+                /** @description The `next_cursor` of the previous page (opaque). */
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -458,7 +551,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The pending requests and their total count. */
+            /** @description A page of requests and how many match in all. */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -7,6 +7,8 @@ export const EventArtisanRequestApproved = "artisan-request:approved";
 export const EventArtisanRequestNew = "artisan-request:new";
 /** Event artisan-request:rejected. */
 export const EventArtisanRequestRejected = "artisan-request:rejected";
+/** Event user:rights-changed. */
+export const EventUserRightsChanged = "user:rights-changed";
 
 /** The room pdg-notifications. Sockets of PDG users. */
 export const RoomPDGNotifications = "pdg-notifications";
@@ -24,6 +26,10 @@ export interface ArtisanRequestApproved {
   nom_complet: string;
   /** Email of the applicant. */
   email: string;
+  /** The PDG who decided. */
+  decided_by: { id: number; name: string };
+  /** When the request was decided (RFC 3339, UTC). */
+  decided_at: string;
 }
 
 /** Payload of artisan-request:new. An Artisan/Promoteur has registered and awaits a PDG's decision. */
@@ -48,6 +54,25 @@ export interface ArtisanRequestNew {
 export interface ArtisanRequestRejected {
   /** Id of the applicant. */
   contact_id: number;
+  /** The PDG who decided. */
+  decided_by: { id: number; name: string };
+  /** When the request was decided (RFC 3339, UTC). */
+  decided_at: string;
+  /** The reason the PDG gave, when they gave one. */
+  reason?: string;
+}
+
+/**
+ * Payload of user:rights-changed. An operator granted or revoked the user's PDG right (grant-pdg, revoke-pdg). Sent to that user's own
+ * sockets, on every node, after the sockets were updated: on a grant they are already in
+ * pdg-notifications, on a revoke they have left it; no reconnection is needed. Clients reload what
+ * depends on the right (the user, the pending requests).
+ */
+export interface UserRightsChanged {
+  /** Id of the user whose rights changed. */
+  contact_id: number;
+  /** Whether the user is now a PDG. */
+  is_pdg: boolean;
 }
 
 /** Events the server sends, for socket.io-client's Socket<ServerToClientEvents, ClientToServerEvents>. */
@@ -58,6 +83,14 @@ export interface ServerToClientEvents {
   "artisan-request:new": (payload: ArtisanRequestNew) => void;
   /** A PDG has rejected the request. Rooms: pdg-notifications, user:{contact_id}. */
   "artisan-request:rejected": (payload: ArtisanRequestRejected) => void;
+  /**
+   * An operator granted or revoked the user's PDG right (grant-pdg, revoke-pdg). Sent to that user's own
+   * sockets, on every node, after the sockets were updated: on a grant they are already in
+   * pdg-notifications, on a revoke they have left it; no reconnection is needed. Clients reload what
+   * depends on the right (the user, the pending requests).
+   *  Rooms: user:{contact_id}.
+   */
+  "user:rights-changed": (payload: UserRightsChanged) => void;
 }
 
 /** Events the client sends: none. */
