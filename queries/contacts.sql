@@ -30,15 +30,40 @@ LIMIT @max_rows;
 SELECT count(*) FROM contacts WHERE artisan_status = 'pending';
 
 -- name: DecideRequest :one
--- DecideRequest moves a pending request to approved or rejected; no row when it is not pending.
-UPDATE contacts
-SET artisan_status  = @status,
-    demande_artisan = FALSE,
-    decided_by      = @decided_by,
-    decided_at      = now(),
-    decision_reason = sqlc.narg(reason)
-WHERE id = @id AND artisan_status = 'pending'
-RETURNING id, prenom, nom, email;
+-- DecideRequest moves the pending request of contact id to approved or rejected and records its
+-- event in the outbox (@event to @rooms; the payload is built here from the decided row: for an
+-- approval contact_id, nom_complet and email, for a rejection contact_id), in one statement, so
+-- in one transaction: both or neither. The conditional UPDATE takes the row lock: of concurrent
+-- deciders one updates the row, the others wait for it, re-check the condition and match nothing.
+-- It always returns one row. decided_id is the contact's id when this call decided; otherwise the
+-- current_* columns are the contact as of the statement's start (NULL when there is no such
+-- contact), and a current_status of 'pending' then means that another transaction decided the
+-- request meanwhile: GetDecision reads its outcome.
+WITH decided AS (
+    UPDATE contacts
+    SET artisan_status  = @status,
+        demande_artisan = FALSE,
+        decided_by      = @decided_by,
+        decided_at      = now(),
+        decision_reason = sqlc.narg(reason)
+    WHERE id = @id AND artisan_status = 'pending'
+    RETURNING id, prenom, nom, email, artisan_status
+), recorded AS (
+    INSERT INTO outbox (event, rooms, payload)
+    SELECT @event, @rooms::text[],
+           CASE WHEN d.artisan_status = 'approved'
+                THEN jsonb_build_object('contact_id', d.id, 'nom_complet', d.prenom || ' ' || d.nom, 'email', d.email)
+                ELSE jsonb_build_object('contact_id', d.id)
+           END
+    FROM decided AS d
+    RETURNING id
+)
+SELECT d.id AS decided_id, d.prenom, d.nom, d.email,
+       c.artisan_status AS current_status, c.decided_by AS current_decided_by, c.decided_at AS current_decided_at
+FROM (SELECT @id::bigint AS id) AS req
+LEFT JOIN decided AS d ON TRUE
+LEFT JOIN contacts AS c ON c.id = req.id AND d.id IS NULL;
 
--- name: GetArtisanStatus :one
-SELECT artisan_status FROM contacts WHERE id = @id;
+-- name: GetDecision :one
+-- GetDecision returns where the request of contact id stands and, once decided, by whom and when.
+SELECT artisan_status, decided_by, decided_at FROM contacts WHERE id = @id;

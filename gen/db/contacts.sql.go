@@ -8,6 +8,8 @@ package db
 import (
 	"context"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const countPendingRequests = `-- name: CountPendingRequests :one
@@ -78,57 +80,80 @@ func (q *Queries) CreateContact(ctx context.Context, arg CreateContactParams) (C
 }
 
 const decideRequest = `-- name: DecideRequest :one
-UPDATE contacts
-SET artisan_status  = $1,
-    demande_artisan = FALSE,
-    decided_by      = $2,
-    decided_at      = now(),
-    decision_reason = $3
-WHERE id = $4 AND artisan_status = 'pending'
-RETURNING id, prenom, nom, email
+WITH decided AS (
+    UPDATE contacts
+    SET artisan_status  = $2,
+        demande_artisan = FALSE,
+        decided_by      = $3,
+        decided_at      = now(),
+        decision_reason = $4
+    WHERE id = $1 AND artisan_status = 'pending'
+    RETURNING id, prenom, nom, email, artisan_status
+), recorded AS (
+    INSERT INTO outbox (event, rooms, payload)
+    SELECT $5, $6::text[],
+           CASE WHEN d.artisan_status = 'approved'
+                THEN jsonb_build_object('contact_id', d.id, 'nom_complet', d.prenom || ' ' || d.nom, 'email', d.email)
+                ELSE jsonb_build_object('contact_id', d.id)
+           END
+    FROM decided AS d
+    RETURNING id
+)
+SELECT d.id AS decided_id, d.prenom, d.nom, d.email,
+       c.artisan_status AS current_status, c.decided_by AS current_decided_by, c.decided_at AS current_decided_at
+FROM (SELECT $1::bigint AS id) AS req
+LEFT JOIN decided AS d ON TRUE
+LEFT JOIN contacts AS c ON c.id = req.id AND d.id IS NULL
 `
 
 type DecideRequestParams struct {
+	ID        int64
 	Status    ArtisanStatus
 	DecidedBy *int64
 	Reason    *string
-	ID        int64
+	Event     string
+	Rooms     []string
 }
 
 type DecideRequestRow struct {
-	ID     int64
-	Prenom string
-	Nom    string
-	Email  string
+	DecidedID        *int64
+	Prenom           *string
+	Nom              *string
+	Email            *string
+	CurrentStatus    *ArtisanStatus
+	CurrentDecidedBy *int64
+	CurrentDecidedAt pgtype.Timestamptz
 }
 
-// DecideRequest moves a pending request to approved or rejected; no row when it is not pending.
+// DecideRequest moves the pending request of contact id to approved or rejected and records its
+// event in the outbox (@event to @rooms; the payload is built here from the decided row: for an
+// approval contact_id, nom_complet and email, for a rejection contact_id), in one statement, so
+// in one transaction: both or neither. The conditional UPDATE takes the row lock: of concurrent
+// deciders one updates the row, the others wait for it, re-check the condition and match nothing.
+// It always returns one row. decided_id is the contact's id when this call decided; otherwise the
+// current_* columns are the contact as of the statement's start (NULL when there is no such
+// contact), and a current_status of 'pending' then means that another transaction decided the
+// request meanwhile: GetDecision reads its outcome.
 func (q *Queries) DecideRequest(ctx context.Context, arg DecideRequestParams) (DecideRequestRow, error) {
 	row := q.db.QueryRow(ctx, decideRequest,
+		arg.ID,
 		arg.Status,
 		arg.DecidedBy,
 		arg.Reason,
-		arg.ID,
+		arg.Event,
+		arg.Rooms,
 	)
 	var i DecideRequestRow
 	err := row.Scan(
-		&i.ID,
+		&i.DecidedID,
 		&i.Prenom,
 		&i.Nom,
 		&i.Email,
+		&i.CurrentStatus,
+		&i.CurrentDecidedBy,
+		&i.CurrentDecidedAt,
 	)
 	return i, err
-}
-
-const getArtisanStatus = `-- name: GetArtisanStatus :one
-SELECT artisan_status FROM contacts WHERE id = $1
-`
-
-func (q *Queries) GetArtisanStatus(ctx context.Context, id int64) (ArtisanStatus, error) {
-	row := q.db.QueryRow(ctx, getArtisanStatus, id)
-	var artisan_status ArtisanStatus
-	err := row.Scan(&artisan_status)
-	return artisan_status, err
 }
 
 const getCredentialsByEmail = `-- name: GetCredentialsByEmail :one
@@ -145,6 +170,24 @@ func (q *Queries) GetCredentialsByEmail(ctx context.Context, email string) (GetC
 	row := q.db.QueryRow(ctx, getCredentialsByEmail, email)
 	var i GetCredentialsByEmailRow
 	err := row.Scan(&i.ID, &i.PasswordHash)
+	return i, err
+}
+
+const getDecision = `-- name: GetDecision :one
+SELECT artisan_status, decided_by, decided_at FROM contacts WHERE id = $1
+`
+
+type GetDecisionRow struct {
+	ArtisanStatus ArtisanStatus
+	DecidedBy     *int64
+	DecidedAt     pgtype.Timestamptz
+}
+
+// GetDecision returns where the request of contact id stands and, once decided, by whom and when.
+func (q *Queries) GetDecision(ctx context.Context, id int64) (GetDecisionRow, error) {
+	row := q.db.QueryRow(ctx, getDecision, id)
+	var i GetDecisionRow
+	err := row.Scan(&i.ArtisanStatus, &i.DecidedBy, &i.DecidedAt)
 	return i, err
 }
 

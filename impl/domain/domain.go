@@ -5,6 +5,7 @@ package domain
 
 import (
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -100,6 +101,22 @@ var (
 	// ErrUnavailable wraps errors caused by the storage being unreachable.
 	ErrUnavailable = errors.New("database unavailable")
 )
+
+// DecidedError is the ErrConflict of a decision on a request that was already decided: what it
+// was decided to, by whom and when. errors.Is(err, ErrConflict) holds for it.
+type DecidedError struct {
+	Status ArtisanStatus // StatusApproved or StatusRejected
+	// DecidedBy is the id of the PDG who decided; nil if that contact no longer exists.
+	DecidedBy *int64
+	DecidedAt time.Time
+}
+
+func (e *DecidedError) Error() string {
+	return fmt.Sprintf("%s: %s at %s", ErrConflict, e.Status, e.DecidedAt.Format(time.RFC3339))
+}
+
+// Is reports whether target is ErrConflict.
+func (e *DecidedError) Is(target error) bool { return target == ErrConflict }
 
 // InvalidError is a request that breaks a rule; Message says which, to the user, in the
 // contract's words.

@@ -139,13 +139,14 @@ func (s *Store) CountPending(ctx context.Context) (int64, error) {
 
 // Approve approves the pending request of contact id, decided by the PDG decidedBy, and records
 // artisan-request:approved in the outbox, in one transaction.
-// Returns domain.ErrNotFound if the contact has no artisan request, domain.ErrConflict if it was already decided.
+// Returns domain.ErrNotFound if the contact has no artisan request, a *domain.DecidedError (which is
+// domain.ErrConflict) if it was already decided.
 func (s *Store) Approve(ctx context.Context, id, decidedBy int64) (domain.Decision, error) {
-	d, err := s.decide(ctx, id, decidedBy, domain.StatusApproved, nil, func(q *db.Queries, d domain.Decision) error {
-		return events.EmitArtisanRequestApproved(ctx, outbox{q}, events.ArtisanRequestApproved{
-			ContactID: d.ContactID, NomComplet: d.NomComplet, Email: d.Email,
-		})
-	})
+	m, err := events.NewArtisanRequestApproved(events.ArtisanRequestApproved{ContactID: id})
+	if err != nil {
+		return domain.Decision{}, fmt.Errorf("approve request %d: %w", id, err)
+	}
+	d, err := s.decide(ctx, id, decidedBy, domain.StatusApproved, nil, m)
 	if err != nil {
 		return domain.Decision{}, fmt.Errorf("approve request %d: %w", id, err)
 	}
@@ -154,42 +155,60 @@ func (s *Store) Approve(ctx context.Context, id, decidedBy int64) (domain.Decisi
 
 // Reject rejects the pending request of contact id, keeping the optional reason, and records
 // artisan-request:rejected in the outbox, in one transaction.
-// Returns domain.ErrNotFound if the contact has no artisan request, domain.ErrConflict if it was already decided.
+// Returns domain.ErrNotFound if the contact has no artisan request, a *domain.DecidedError (which is
+// domain.ErrConflict) if it was already decided.
 func (s *Store) Reject(ctx context.Context, id, decidedBy int64, reason *string) (domain.Decision, error) {
-	d, err := s.decide(ctx, id, decidedBy, domain.StatusRejected, reason, func(q *db.Queries, d domain.Decision) error {
-		return events.EmitArtisanRequestRejected(ctx, outbox{q}, events.ArtisanRequestRejected{ContactID: d.ContactID})
-	})
+	m, err := events.NewArtisanRequestRejected(events.ArtisanRequestRejected{ContactID: id})
+	if err != nil {
+		return domain.Decision{}, fmt.Errorf("reject request %d: %w", id, err)
+	}
+	d, err := s.decide(ctx, id, decidedBy, domain.StatusRejected, reason, m)
 	if err != nil {
 		return domain.Decision{}, fmt.Errorf("reject request %d: %w", id, err)
 	}
 	return d, nil
 }
 
+// decide runs the decision as one statement (DecideRequest: the UPDATE and the outbox row, so one
+// implicit transaction and one round trip), which records the event m names (its name and rooms;
+// the statement builds the payload from the decided row). Only a call that lost a race with a
+// concurrent decision (its statement began before the other committed) reads the outcome again.
 func (s *Store) decide(ctx context.Context, id, decidedBy int64, status domain.ArtisanStatus, reason *string,
-	emit func(*db.Queries, domain.Decision) error) (domain.Decision, error) {
-	var d domain.Decision
-	err := s.inTx(ctx, func(q *db.Queries) error {
-		// The conditional UPDATE takes the row lock: of concurrent deciders one updates the row,
-		// the others wait for it, re-check the condition and match nothing.
-		row, err := q.DecideRequest(ctx, db.DecideRequestParams{Status: db.ArtisanStatus(status), DecidedBy: &decidedBy, Reason: reason, ID: id})
-		if errors.Is(err, pgx.ErrNoRows) {
-			current, err := q.GetArtisanStatus(ctx, id)
-			switch {
-			case errors.Is(err, pgx.ErrNoRows) || (err == nil && current == db.ArtisanStatusNone):
-				return domain.ErrNotFound
-			case err != nil:
-				return translate("read request status", err)
-			default:
-				return domain.ErrConflict
-			}
-		}
+	m events.Message) (domain.Decision, error) {
+	row, err := s.q.DecideRequest(ctx, db.DecideRequestParams{ID: id, Status: db.ArtisanStatus(status),
+		DecidedBy: &decidedBy, Reason: reason, Event: m.Event, Rooms: m.Rooms})
+	if err != nil {
+		return domain.Decision{}, translate("decide request", err)
+	}
+	if row.DecidedID != nil {
+		return domain.Decision{ContactID: *row.DecidedID, NomComplet: domain.FullName(deref(row.Prenom), deref(row.Nom)),
+			Email: deref(row.Email)}, nil
+	}
+	current, by, at := row.CurrentStatus, row.CurrentDecidedBy, row.CurrentDecidedAt
+	if current != nil && *current == db.ArtisanStatusPending {
+		// Pending at the statement's start, not updated: decided by a transaction that committed meanwhile.
+		d, err := s.q.GetDecision(ctx, id)
 		if err != nil {
-			return translate("update request", err)
+			return domain.Decision{}, translate("read decision", err)
 		}
-		d = domain.Decision{ContactID: row.ID, NomComplet: domain.FullName(row.Prenom, row.Nom), Email: row.Email}
-		return emit(q, d)
-	})
-	return d, err
+		current, by, at = &d.ArtisanStatus, d.DecidedBy, d.DecidedAt
+	}
+	switch {
+	case current == nil || *current == db.ArtisanStatusNone:
+		return domain.Decision{}, domain.ErrNotFound
+	case *current == db.ArtisanStatusPending: // a decision is final: not reached
+		return domain.Decision{}, fmt.Errorf("request still pending after a concurrent decision: %w", domain.ErrConflict)
+	default:
+		return domain.Decision{}, &domain.DecidedError{Status: domain.ArtisanStatus(*current), DecidedBy: by, DecidedAt: at.Time}
+	}
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
 }
 
 // GrantPDG makes the contact with this email a PDG and returns its id; its connected sockets
