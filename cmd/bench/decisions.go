@@ -157,4 +157,3 @@ func decideRound(ctx context.Context, e *env, a *api, round int) (decisionRound,
 	}
 	return r, nil
 }
-
