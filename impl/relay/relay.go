@@ -8,7 +8,14 @@
 // the transactions still in progress below the point it read to: their events are delivered when
 // they commit, however late. A transaction left open (even one that never writes an event) does
 // not hold back the events of the others. Each event is delivered once per node (at least once
-// across a crash between delivery and the saving of the relay's progress).
+// across a crash: the progress is saved at most every SaveInterval or SaveEvents events, and when
+// Run returns, so a relay that dies delivers again after its restart what it delivered since its
+// last save).
+//
+// Wake-ups: commits that write events send NOTIFY outbox, at most one per NotifyInterval (the
+// trigger of migration 0006); after a notification the relay reads every BusyInterval for twice
+// that interval and as long as it finds events, then polls while transactions it saw in progress
+// may still commit, at a growing interval up to PollInterval, its fallback.
 //
 // Order: the events of one transaction are delivered together, in the order they were written.
 // Between transactions, the order is the order in which the relay's reads see them finished and,
