@@ -37,7 +37,21 @@ DROP TRIGGER outbox_notify ON outbox;
 CREATE CONSTRAINT TRIGGER outbox_notify AFTER INSERT ON outbox DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW WHEN (outbox_notify_due()) EXECUTE FUNCTION outbox_notify();
 
+-- The decision of a request as it stands when called, not as of the calling statement's start:
+-- the function is VOLATILE, so its query takes a snapshot of its own. A decision that lost its
+-- race (its UPDATE waited for the winner's row lock, then matched nothing) reads the winner's
+-- outcome with it, in the same statement (queries/contacts.sql, DecideRequest).
+-- +goose StatementBegin
+CREATE FUNCTION artisan_decision(contact BIGINT, OUT status artisan_status, OUT decided_by BIGINT, OUT decided_at TIMESTAMPTZ)
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    SELECT c.artisan_status, c.decided_by, c.decided_at INTO status, decided_by, decided_at FROM contacts AS c WHERE c.id = contact;
+END;
+$$;
+-- +goose StatementEnd
+
 -- +goose Down
+DROP FUNCTION artisan_decision(BIGINT);
 DROP TRIGGER outbox_notify ON outbox;
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -35,10 +35,10 @@ SELECT count(*) FROM contacts WHERE artisan_status = 'pending';
 -- approval contact_id, nom_complet and email, for a rejection contact_id), in one statement, so
 -- in one transaction: both or neither. The conditional UPDATE takes the row lock: of concurrent
 -- deciders one updates the row, the others wait for it, re-check the condition and match nothing.
--- It always returns one row. decided_id is the contact's id when this call decided; otherwise the
--- current_* columns are the contact as of the statement's start (NULL when there is no such
--- contact), and a current_status of 'pending' then means that another transaction decided the
--- request meanwhile: GetDecision reads its outcome.
+-- It always returns one row: decided_id is the contact's id when this call decided; otherwise the
+-- current_* columns are the request's decision as it stands after the UPDATE (artisan_decision
+-- reads it with a snapshot of its own, so a call that waited for a concurrent decider sees that
+-- decision), current_status NULL when there is no such contact.
 WITH decided AS (
     UPDATE contacts
     SET artisan_status  = @status,
@@ -59,11 +59,9 @@ WITH decided AS (
     RETURNING id
 )
 SELECT d.id AS decided_id, d.prenom, d.nom, d.email,
-       c.artisan_status AS current_status, c.decided_by AS current_decided_by, c.decided_at AS current_decided_at
+       cur.status AS current_status, cur.decided_by AS current_decided_by,
+       cur.decided_at AS current_decided_at
 FROM (SELECT @id::bigint AS id) AS req
 LEFT JOIN decided AS d ON TRUE
-LEFT JOIN contacts AS c ON c.id = req.id AND d.id IS NULL;
-
--- name: GetDecision :one
--- GetDecision returns where the request of contact id stands and, once decided, by whom and when.
-SELECT artisan_status, decided_by, decided_at FROM contacts WHERE id = @id;
+-- Called only when this call did not decide (a one-time filter), after the UPDATE has finished.
+LEFT JOIN LATERAL (SELECT * FROM artisan_decision(req.id) WHERE d.id IS NULL) AS cur ON TRUE;

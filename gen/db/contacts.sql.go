@@ -100,10 +100,11 @@ WITH decided AS (
     RETURNING id
 )
 SELECT d.id AS decided_id, d.prenom, d.nom, d.email,
-       c.artisan_status AS current_status, c.decided_by AS current_decided_by, c.decided_at AS current_decided_at
+       cur.status AS current_status, cur.decided_by AS current_decided_by,
+       cur.decided_at AS current_decided_at
 FROM (SELECT $1::bigint AS id) AS req
 LEFT JOIN decided AS d ON TRUE
-LEFT JOIN contacts AS c ON c.id = req.id AND d.id IS NULL
+LEFT JOIN LATERAL (SELECT status, decided_by, decided_at FROM artisan_decision(req.id) WHERE d.id IS NULL) AS cur ON TRUE
 `
 
 type DecideRequestParams struct {
@@ -130,10 +131,11 @@ type DecideRequestRow struct {
 // approval contact_id, nom_complet and email, for a rejection contact_id), in one statement, so
 // in one transaction: both or neither. The conditional UPDATE takes the row lock: of concurrent
 // deciders one updates the row, the others wait for it, re-check the condition and match nothing.
-// It always returns one row. decided_id is the contact's id when this call decided; otherwise the
-// current_* columns are the contact as of the statement's start (NULL when there is no such
-// contact), and a current_status of 'pending' then means that another transaction decided the
-// request meanwhile: GetDecision reads its outcome.
+// It always returns one row: decided_id is the contact's id when this call decided; otherwise the
+// current_* columns are the request's decision as it stands after the UPDATE (artisan_decision
+// reads it with a snapshot of its own, so a call that waited for a concurrent decider sees that
+// decision), current_status NULL when there is no such contact.
+// Called only when this call did not decide (a one-time filter), after the UPDATE has finished.
 func (q *Queries) DecideRequest(ctx context.Context, arg DecideRequestParams) (DecideRequestRow, error) {
 	row := q.db.QueryRow(ctx, decideRequest,
 		arg.ID,
@@ -170,24 +172,6 @@ func (q *Queries) GetCredentialsByEmail(ctx context.Context, email string) (GetC
 	row := q.db.QueryRow(ctx, getCredentialsByEmail, email)
 	var i GetCredentialsByEmailRow
 	err := row.Scan(&i.ID, &i.PasswordHash)
-	return i, err
-}
-
-const getDecision = `-- name: GetDecision :one
-SELECT artisan_status, decided_by, decided_at FROM contacts WHERE id = $1
-`
-
-type GetDecisionRow struct {
-	ArtisanStatus ArtisanStatus
-	DecidedBy     *int64
-	DecidedAt     pgtype.Timestamptz
-}
-
-// GetDecision returns where the request of contact id stands and, once decided, by whom and when.
-func (q *Queries) GetDecision(ctx context.Context, id int64) (GetDecisionRow, error) {
-	row := q.db.QueryRow(ctx, getDecision, id)
-	var i GetDecisionRow
-	err := row.Scan(&i.ArtisanStatus, &i.DecidedBy, &i.DecidedAt)
 	return i, err
 }
 

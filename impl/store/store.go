@@ -171,8 +171,8 @@ func (s *Store) Reject(ctx context.Context, id, decidedBy int64, reason *string)
 
 // decide runs the decision as one statement (DecideRequest: the UPDATE and the outbox row, so one
 // implicit transaction and one round trip), which records the event m names (its name and rooms;
-// the statement builds the payload from the decided row). Only a call that lost a race with a
-// concurrent decision (its statement began before the other committed) reads the outcome again.
+// the statement builds the payload from the decided row) and, when the request was not pending,
+// returns its decision as it stands.
 func (s *Store) decide(ctx context.Context, id, decidedBy int64, status domain.ArtisanStatus, reason *string,
 	m events.Message) (domain.Decision, error) {
 	row, err := s.q.DecideRequest(ctx, db.DecideRequestParams{ID: id, Status: db.ArtisanStatus(status),
@@ -184,22 +184,14 @@ func (s *Store) decide(ctx context.Context, id, decidedBy int64, status domain.A
 		return domain.Decision{ContactID: *row.DecidedID, NomComplet: domain.FullName(deref(row.Prenom), deref(row.Nom)),
 			Email: deref(row.Email)}, nil
 	}
-	current, by, at := row.CurrentStatus, row.CurrentDecidedBy, row.CurrentDecidedAt
-	if current != nil && *current == db.ArtisanStatusPending {
-		// Pending at the statement's start, not updated: decided by a transaction that committed meanwhile.
-		d, err := s.q.GetDecision(ctx, id)
-		if err != nil {
-			return domain.Decision{}, translate("read decision", err)
-		}
-		current, by, at = &d.ArtisanStatus, d.DecidedBy, d.DecidedAt
-	}
-	switch {
+	switch current := row.CurrentStatus; {
 	case current == nil || *current == db.ArtisanStatusNone:
 		return domain.Decision{}, domain.ErrNotFound
-	case *current == db.ArtisanStatusPending: // a decision is final: not reached
+	case *current == db.ArtisanStatusPending: // not updated yet pending: a decision is final, not reached
 		return domain.Decision{}, fmt.Errorf("request still pending after a concurrent decision: %w", domain.ErrConflict)
 	default:
-		return domain.Decision{}, &domain.DecidedError{Status: domain.ArtisanStatus(*current), DecidedBy: by, DecidedAt: at.Time}
+		return domain.Decision{}, &domain.DecidedError{Status: domain.ArtisanStatus(*current), DecidedBy: row.CurrentDecidedBy,
+			DecidedAt: row.CurrentDecidedAt.Time}
 	}
 }
 
