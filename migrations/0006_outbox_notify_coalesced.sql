@@ -40,10 +40,11 @@ CREATE CONSTRAINT TRIGGER outbox_notify AFTER INSERT ON outbox DEFERRABLE INITIA
 -- The decision of a request as it stands when called, not as of the calling statement's start:
 -- the function is VOLATILE, so its query takes a snapshot of its own. A decision that lost its
 -- race (its UPDATE waited for the winner's row lock, then matched nothing) reads the winner's
--- outcome with it, in the same statement (queries/contacts.sql, DecideRequest).
+-- outcome with it, in the same statement (queries/contacts.sql, DecideRequest). STRICT: called with
+-- NULL (the winner's case), it is not called at all.
 -- +goose StatementBegin
 CREATE FUNCTION artisan_decision(contact BIGINT, OUT status artisan_status, OUT decided_by BIGINT, OUT decided_at TIMESTAMPTZ)
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE STRICT AS $$
 BEGIN
     SELECT c.artisan_status, c.decided_by, c.decided_at INTO status, decided_by, decided_at FROM contacts AS c WHERE c.id = contact;
 END;

@@ -63,5 +63,5 @@ SELECT d.id AS decided_id, d.prenom, d.nom, d.email,
        cur.decided_at AS current_decided_at
 FROM (SELECT @id::bigint AS id) AS req
 LEFT JOIN decided AS d ON TRUE
--- Called only when this call did not decide (a one-time filter), after the UPDATE has finished.
-LEFT JOIN LATERAL (SELECT * FROM artisan_decision(req.id) WHERE d.id IS NULL) AS cur ON TRUE;
+-- Called only when this call did not decide (STRICT: not called with NULL), after the UPDATE.
+LEFT JOIN LATERAL artisan_decision(CASE WHEN d.id IS NULL THEN req.id END) AS cur ON TRUE;

@@ -104,7 +104,7 @@ SELECT d.id AS decided_id, d.prenom, d.nom, d.email,
        cur.decided_at AS current_decided_at
 FROM (SELECT $1::bigint AS id) AS req
 LEFT JOIN decided AS d ON TRUE
-LEFT JOIN LATERAL (SELECT status, decided_by, decided_at FROM artisan_decision(req.id) WHERE d.id IS NULL) AS cur ON TRUE
+LEFT JOIN LATERAL artisan_decision(CASE WHEN d.id IS NULL THEN req.id END) AS cur ON TRUE
 `
 
 type DecideRequestParams struct {
@@ -135,7 +135,7 @@ type DecideRequestRow struct {
 // current_* columns are the request's decision as it stands after the UPDATE (artisan_decision
 // reads it with a snapshot of its own, so a call that waited for a concurrent decider sees that
 // decision), current_status NULL when there is no such contact.
-// Called only when this call did not decide (a one-time filter), after the UPDATE has finished.
+// Called only when this call did not decide (STRICT: not called with NULL), after the UPDATE.
 func (q *Queries) DecideRequest(ctx context.Context, arg DecideRequestParams) (DecideRequestRow, error) {
 	row := q.db.QueryRow(ctx, decideRequest,
 		arg.ID,
