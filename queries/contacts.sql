@@ -76,23 +76,51 @@ WHERE c.artisan_status IN ('pending', 'approved', 'rejected')
   AND (sqlc.narg(status)::artisan_status IS NULL OR c.artisan_status = sqlc.narg(status)::artisan_status)
   AND (sqlc.narg(pattern)::text IS NULL OR (c.prenom || ' ' || c.nom || ' ' || c.email) ILIKE sqlc.narg(pattern)::text);
 
--- name: GetDecision :one
--- GetDecision returns the decision taken on the request of contact id (status none or pending: no decision).
-SELECT c.id, c.artisan_status, c.decided_at, c.decision_reason, c.decided_by, d.prenom AS decider_prenom, d.nom AS decider_nom
-FROM contacts c LEFT JOIN contacts d ON d.id = c.decided_by
-WHERE c.id = @id;
-
 -- name: DecideRequest :one
--- DecideRequest moves a pending request to approved or rejected; no row when it is not pending.
-UPDATE contacts AS c
-SET artisan_status  = @status,
-    demande_artisan = FALSE,
-    decided_by      = sqlc.arg(decided_by)::bigint,
-    decided_at      = now(),
-    decision_reason = sqlc.narg(reason)
-WHERE c.id = sqlc.arg(id)::bigint AND c.artisan_status = 'pending'
-RETURNING c.id, c.prenom, c.nom, c.email, c.decided_at, c.decision_reason,
-          COALESCE((SELECT d.prenom || ' ' || d.nom FROM contacts d WHERE d.id = c.decided_by), '')::text AS decider_name;
-
--- name: GetArtisanStatus :one
-SELECT artisan_status FROM contacts WHERE id = @id;
+-- DecideRequest moves the pending request of contact id to approved or rejected and records its
+-- event in the outbox (@event to @rooms, carrying @trace_context), in one statement, so in one
+-- transaction: both or neither. The payload is built here from the decided row, in the shape of
+-- asyncapi.yaml's artisan-request:approved / :rejected (contact_id; for an approval nom_complet and
+-- email; decided_by {id, name}; decided_at in RFC 3339 UTC to the second, as the REST API shows it;
+-- for a rejection the reason when there is one); store tests decode it with the generated types.
+-- The conditional UPDATE takes the row lock: of concurrent deciders one updates the row, the
+-- others wait for it, re-check the condition and match nothing.
+-- It always returns one row: decided_id is the contact's id when this call decided; otherwise the
+-- current_* columns are the request's decision as it stands after the UPDATE (artisan_decision
+-- reads it with a snapshot of its own, so a call that waited for a concurrent decider sees that
+-- decision), current_status NULL when there is no such contact.
+WITH decided AS (
+    UPDATE contacts
+    SET artisan_status  = @status,
+        demande_artisan = FALSE,
+        decided_by      = sqlc.arg(decided_by)::bigint,
+        decided_at      = now(),
+        decision_reason = sqlc.narg(reason)
+    WHERE id = sqlc.arg(id)::bigint AND artisan_status = 'pending'
+    RETURNING id, prenom, nom, email, artisan_status, decided_at, decision_reason
+), decider AS (
+    SELECT p.id, (p.prenom || ' ' || p.nom)::text AS name FROM contacts AS p WHERE p.id = sqlc.arg(decided_by)::bigint
+), recorded AS (
+    INSERT INTO outbox (event, rooms, payload, trace_context)
+    SELECT @event, @rooms::text[],
+           jsonb_build_object('contact_id', d.id,
+                              'decided_by', jsonb_build_object('id', COALESCE(p.id, 0), 'name', COALESCE(p.name, '')),
+                              'decided_at', to_char(d.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
+           || CASE WHEN d.artisan_status = 'approved'
+                   THEN jsonb_build_object('nom_complet', d.prenom || ' ' || d.nom, 'email', d.email)
+                   WHEN d.decision_reason <> ''
+                   THEN jsonb_build_object('reason', d.decision_reason)
+                   ELSE '{}'::jsonb
+              END,
+           sqlc.narg(trace_context)
+    FROM decided AS d LEFT JOIN decider AS p ON TRUE
+    RETURNING id
+)
+SELECT d.id AS decided_id, d.prenom, d.nom, d.email, d.decided_at, d.decision_reason, p.name AS decider_name,
+       cur.status AS current_status, cur.decided_by AS current_decided_by, cur.decided_at AS current_decided_at,
+       cur.decision_reason AS current_reason, cur.decider_name AS current_decider_name
+FROM (SELECT sqlc.arg(id)::bigint AS id) AS req
+LEFT JOIN decided AS d ON TRUE
+LEFT JOIN decider AS p ON d.id IS NOT NULL
+-- Called only when this call did not decide (STRICT: not called with NULL), after the UPDATE.
+LEFT JOIN LATERAL artisan_decision(CASE WHEN d.id IS NULL THEN req.id END) AS cur ON TRUE;

@@ -89,10 +89,12 @@ func TestTracingFollowsAnApprovalToEveryNode(t *testing.T) {
 
 	for _, tc := range []struct {
 		operation, store, event, node string
+		queries                       []string          // the store span's query spans that write the event
 		reached                       map[string]string // sockets reached, by node
 	}{
-		{"Register", "store.Register", evNew, "trace-b", map[string]string{"trace-a": "1", "trace-b": "1"}},
-		{"ApproveArtisanRequest", "store.Approve", evApproved, "trace-a", map[string]string{"trace-a": "1", "trace-b": "2"}},
+		{"Register", "store.Register", evNew, "trace-b", []string{"InsertOutbox", "COMMIT"}, map[string]string{"trace-a": "1", "trace-b": "1"}},
+		// A decision is one statement: the UPDATE and its outbox row (queries/contacts.sql, DecideRequest).
+		{"ApproveArtisanRequest", "store.Approve", evApproved, "trace-a", []string{"DecideRequest"}, map[string]string{"trace-a": "1", "trace-b": "2"}},
 	} {
 		t.Run(tc.operation, func(t *testing.T) {
 			op := only(t, spans, func(s otlptest.Span) bool {
@@ -107,7 +109,7 @@ func TestTracingFollowsAnApprovalToEveryNode(t *testing.T) {
 			if st.ParentID != op.SpanID {
 				t.Errorf("%s is not a child of %s", tc.store, tc.operation)
 			}
-			for _, q := range []string{"InsertOutbox", "COMMIT"} {
+			for _, q := range tc.queries {
 				if s := only(t, trace, func(s otlptest.Span) bool { return s.Name == q }); s.ParentID != st.SpanID || s.Attrs["db.system.name"] != "postgresql" {
 					t.Errorf("query span %s: parent %s, attributes %v; want a postgresql child of %s", q, s.ParentID, s.Attrs, tc.store)
 				}

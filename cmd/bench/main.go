@@ -30,32 +30,33 @@ func main() {
 
 // config is the parsed command line.
 type config struct {
-	Targets        []Target
-	Ours, Theirs   string
-	Scenarios      map[string]bool
-	RESTConns      int
-	RESTDur        time.Duration
-	RESTWarmup     time.Duration
-	RESTPending    int
-	DecisionsN     int
-	DecisionsConc  int
-	RegisterConc   int
-	RegisterDur    time.Duration
-	FanoutSizes    []int
-	FanoutEvents   int
-	FanoutTimeout  time.Duration
-	CapacityN      int
-	CapacitySettle time.Duration
-	ConnectConc    int
-	Settle         time.Duration
-	SoakSockets    int
-	SoakPDGShare   float64
-	SoakRate       float64
-	SoakDur        time.Duration
-	SoakDrain      time.Duration
-	SoakConc       int
-	JSON           string
-	Smoke          bool
+	Targets         []Target
+	Ours, Theirs    string
+	Scenarios       map[string]bool
+	RESTConns       int
+	RESTDur         time.Duration
+	RESTWarmup      time.Duration
+	RESTPending     int
+	DecisionsN      int
+	DecisionsConc   int
+	DecisionsRounds int
+	RegisterConc    int
+	RegisterDur     time.Duration
+	FanoutSizes     []int
+	FanoutEvents    int
+	FanoutTimeout   time.Duration
+	CapacityN       int
+	CapacitySettle  time.Duration
+	ConnectConc     int
+	Settle          time.Duration
+	SoakSockets     int
+	SoakPDGShare    float64
+	SoakRate        float64
+	SoakDur         time.Duration
+	SoakDrain       time.Duration
+	SoakConc        int
+	JSON            string
+	Smoke           bool
 }
 
 // scenarioOrder is the order scenarios run in: capacity first, while the server process is fresh.
@@ -95,6 +96,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.RESTPending, "rest-pending", 50, "REST read: pending requests during the run (list size)")
 	fs.IntVar(&c.DecisionsN, "decisions-n", 200, "decisions: pending requests to decide (max 200)")
 	fs.IntVar(&c.DecisionsConc, "decisions-conc", 64, "decisions: concurrent clients")
+	fs.IntVar(&c.DecisionsRounds, "decisions-rounds", 3, "decisions: rounds of -decisions-n requests, measured together")
 	fs.IntVar(&c.RegisterConc, "register-conc", 8, "registration: concurrent clients")
 	fs.DurationVar(&c.RegisterDur, "register-dur", 10*time.Second, "registration: duration")
 	sizes := fs.String("fanout-sizes", "2000,10000", "fan-out: PDG socket counts, one run each")
@@ -124,7 +126,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		for name, v := range map[string]string{
 			"rest-dur": "1s", "rest-warmup": "200ms", "rest-pending": "10", "rest-conns": "8",
-			"decisions-n": "20", "decisions-conc": "8", "register-dur": "1s", "fanout-sizes": "20",
+			"decisions-n": "20", "decisions-conc": "8", "decisions-rounds": "1", "register-dur": "1s", "fanout-sizes": "20",
 			"fanout-events": "3", "fanout-timeout": "10s", "capacity-n": "20", "capacity-settle": "200ms",
 			"settle": "200ms", "soak-sockets": "50", "soak-rate": "10", "soak-dur": "3s",
 		} {

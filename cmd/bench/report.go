@@ -106,7 +106,9 @@ func goalFor(key string) goal {
 	case "rest.count.p99", "rest.list.p99":
 		return goal{RatioMax: 0.2, set: true}
 	case "decisions.ops":
-		return goal{RatioMin: 5, set: true}
+		return goal{RatioMin: 4, set: true}
+	case "decisions.db_cpu_call":
+		return goal{RatioMax: 0.5, set: true}
 	case "register.ups":
 		return goal{RatioMin: 3, set: true}
 	case "capacity.rss_socket":

@@ -106,64 +106,106 @@ func (q *Queries) CreateContact(ctx context.Context, arg CreateContactParams) (C
 }
 
 const decideRequest = `-- name: DecideRequest :one
-UPDATE contacts AS c
-SET artisan_status  = $1,
-    demande_artisan = FALSE,
-    decided_by      = $2::bigint,
-    decided_at      = now(),
-    decision_reason = $3
-WHERE c.id = $4::bigint AND c.artisan_status = 'pending'
-RETURNING c.id, c.prenom, c.nom, c.email, c.decided_at, c.decision_reason,
-          COALESCE((SELECT d.prenom || ' ' || d.nom FROM contacts d WHERE d.id = c.decided_by), '')::text AS decider_name
+WITH decided AS (
+    UPDATE contacts
+    SET artisan_status  = $2,
+        demande_artisan = FALSE,
+        decided_by      = $3::bigint,
+        decided_at      = now(),
+        decision_reason = $4
+    WHERE id = $1::bigint AND artisan_status = 'pending'
+    RETURNING id, prenom, nom, email, artisan_status, decided_at, decision_reason
+), decider AS (
+    SELECT p.id, (p.prenom || ' ' || p.nom)::text AS name FROM contacts AS p WHERE p.id = $3::bigint
+), recorded AS (
+    INSERT INTO outbox (event, rooms, payload, trace_context)
+    SELECT $5, $6::text[],
+           jsonb_build_object('contact_id', d.id,
+                              'decided_by', jsonb_build_object('id', COALESCE(p.id, 0), 'name', COALESCE(p.name, '')),
+                              'decided_at', to_char(d.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
+           || CASE WHEN d.artisan_status = 'approved'
+                   THEN jsonb_build_object('nom_complet', d.prenom || ' ' || d.nom, 'email', d.email)
+                   WHEN d.decision_reason <> ''
+                   THEN jsonb_build_object('reason', d.decision_reason)
+                   ELSE '{}'::jsonb
+              END,
+           $7
+    FROM decided AS d LEFT JOIN decider AS p ON TRUE
+    RETURNING id
+)
+SELECT d.id AS decided_id, d.prenom, d.nom, d.email, d.decided_at, d.decision_reason, p.name AS decider_name,
+       cur.status AS current_status, cur.decided_by AS current_decided_by, cur.decided_at AS current_decided_at,
+       cur.decision_reason AS current_reason, cur.decider_name AS current_decider_name
+FROM (SELECT $1::bigint AS id) AS req
+LEFT JOIN decided AS d ON TRUE
+LEFT JOIN decider AS p ON d.id IS NOT NULL
+LEFT JOIN LATERAL artisan_decision(CASE WHEN d.id IS NULL THEN req.id END) AS cur ON TRUE
 `
 
 type DecideRequestParams struct {
-	Status    ArtisanStatus
-	DecidedBy int64
-	Reason    *string
-	ID        int64
+	ID           int64
+	Status       ArtisanStatus
+	DecidedBy    int64
+	Reason       *string
+	Event        string
+	Rooms        []string
+	TraceContext *string
 }
 
 type DecideRequestRow struct {
-	ID             int64
-	Prenom         string
-	Nom            string
-	Email          string
-	DecidedAt      pgtype.Timestamptz
-	DecisionReason *string
-	DeciderName    string
+	DecidedID          *int64
+	Prenom             *string
+	Nom                *string
+	Email              *string
+	DecidedAt          pgtype.Timestamptz
+	DecisionReason     *string
+	DeciderName        *string
+	CurrentStatus      *ArtisanStatus
+	CurrentDecidedBy   *int64
+	CurrentDecidedAt   pgtype.Timestamptz
+	CurrentReason      *string
+	CurrentDeciderName *string
 }
 
-// DecideRequest moves a pending request to approved or rejected; no row when it is not pending.
+// DecideRequest moves the pending request of contact id to approved or rejected and records its
+// event in the outbox (@event to @rooms, carrying @trace_context), in one statement, so in one
+// transaction: both or neither. The payload is built here from the decided row, in the shape of
+// asyncapi.yaml's artisan-request:approved / :rejected (contact_id; for an approval nom_complet and
+// email; decided_by {id, name}; decided_at in RFC 3339 UTC to the second, as the REST API shows it;
+// for a rejection the reason when there is one); store tests decode it with the generated types.
+// The conditional UPDATE takes the row lock: of concurrent deciders one updates the row, the
+// others wait for it, re-check the condition and match nothing.
+// It always returns one row: decided_id is the contact's id when this call decided; otherwise the
+// current_* columns are the request's decision as it stands after the UPDATE (artisan_decision
+// reads it with a snapshot of its own, so a call that waited for a concurrent decider sees that
+// decision), current_status NULL when there is no such contact.
+// Called only when this call did not decide (STRICT: not called with NULL), after the UPDATE.
 func (q *Queries) DecideRequest(ctx context.Context, arg DecideRequestParams) (DecideRequestRow, error) {
 	row := q.db.QueryRow(ctx, decideRequest,
+		arg.ID,
 		arg.Status,
 		arg.DecidedBy,
 		arg.Reason,
-		arg.ID,
+		arg.Event,
+		arg.Rooms,
+		arg.TraceContext,
 	)
 	var i DecideRequestRow
 	err := row.Scan(
-		&i.ID,
+		&i.DecidedID,
 		&i.Prenom,
 		&i.Nom,
 		&i.Email,
 		&i.DecidedAt,
 		&i.DecisionReason,
 		&i.DeciderName,
+		&i.CurrentStatus,
+		&i.CurrentDecidedBy,
+		&i.CurrentDecidedAt,
+		&i.CurrentReason,
+		&i.CurrentDeciderName,
 	)
 	return i, err
-}
-
-const getArtisanStatus = `-- name: GetArtisanStatus :one
-SELECT artisan_status FROM contacts WHERE id = $1
-`
-
-func (q *Queries) GetArtisanStatus(ctx context.Context, id int64) (ArtisanStatus, error) {
-	row := q.db.QueryRow(ctx, getArtisanStatus, id)
-	var artisan_status ArtisanStatus
-	err := row.Scan(&artisan_status)
-	return artisan_status, err
 }
 
 const getCredentialsByEmail = `-- name: GetCredentialsByEmail :one
@@ -180,38 +222,6 @@ func (q *Queries) GetCredentialsByEmail(ctx context.Context, email string) (GetC
 	row := q.db.QueryRow(ctx, getCredentialsByEmail, email)
 	var i GetCredentialsByEmailRow
 	err := row.Scan(&i.ID, &i.PasswordHash)
-	return i, err
-}
-
-const getDecision = `-- name: GetDecision :one
-SELECT c.id, c.artisan_status, c.decided_at, c.decision_reason, c.decided_by, d.prenom AS decider_prenom, d.nom AS decider_nom
-FROM contacts c LEFT JOIN contacts d ON d.id = c.decided_by
-WHERE c.id = $1
-`
-
-type GetDecisionRow struct {
-	ID             int64
-	ArtisanStatus  ArtisanStatus
-	DecidedAt      pgtype.Timestamptz
-	DecisionReason *string
-	DecidedBy      *int64
-	DeciderPrenom  *string
-	DeciderNom     *string
-}
-
-// GetDecision returns the decision taken on the request of contact id (status none or pending: no decision).
-func (q *Queries) GetDecision(ctx context.Context, id int64) (GetDecisionRow, error) {
-	row := q.db.QueryRow(ctx, getDecision, id)
-	var i GetDecisionRow
-	err := row.Scan(
-		&i.ID,
-		&i.ArtisanStatus,
-		&i.DecidedAt,
-		&i.DecisionReason,
-		&i.DecidedBy,
-		&i.DeciderPrenom,
-		&i.DeciderNom,
-	)
 	return i, err
 }
 

@@ -8,7 +8,14 @@
 // the transactions still in progress below the point it read to: their events are delivered when
 // they commit, however late. A transaction left open (even one that never writes an event) does
 // not hold back the events of the others. Each event is delivered once per node (at least once
-// across a crash between delivery and the saving of the relay's progress).
+// across a crash: the progress is saved at most every SaveInterval or SaveEvents events, and when
+// Run returns, so a relay that dies delivers again after its restart what it delivered since its
+// last save).
+//
+// Wake-ups: commits that write events send NOTIFY outbox, at most one per NotifyInterval (the
+// trigger of migration 0006); after a notification the relay reads every BusyInterval for twice
+// that interval and as long as it finds events, then polls while transactions it saw in progress
+// may still commit, at a growing interval up to PollInterval, its fallback.
 //
 // Order: the events of one transaction are delivered together, in the order they were written.
 // Between transactions, the order is the order in which the relay's reads see them finished and,
@@ -72,6 +79,18 @@ type Options struct {
 	NodeID string
 	// PollInterval bounds the delay when a notification is missed (the fallback to LISTEN/NOTIFY).
 	PollInterval time.Duration
+	// BusyInterval is how soon the relay reads again after a read that delivered events or a
+	// notification, without waiting for one: while events keep coming it reads at this pace, each
+	// read taking every event committed since the previous one.
+	BusyInterval time.Duration
+	// NotifyInterval is the interval within which commits send one notification (migration 0006:
+	// 10 ms); the relay keeps reading for twice this after each notification.
+	NotifyInterval time.Duration
+	// SaveInterval and SaveEvents bound how far the saved progress may lag behind the delivered
+	// events: it is written once either is reached, and when Run returns. A relay that crashes
+	// delivers these again after its restart (at least once), never fewer.
+	SaveInterval time.Duration
+	SaveEvents   int
 	// Retention is how long delivered events are kept before they are pruned.
 	Retention time.Duration
 	// ReplayDelay is how long a restarted relay waits before delivering events committed while
@@ -104,6 +123,11 @@ type Relay struct {
 	mu      sync.Mutex
 	started bool     // false until the relay has read its starting position
 	pos     position // what has been delivered (published after each read)
+
+	// Used by Run's goroutine only: what the saved progress lacks.
+	unsaved int       // events delivered since the last save
+	dirty   bool      // pos is ahead of the saved progress
+	savedAt time.Time // when the progress was last saved
 }
 
 // position is how far a relay has delivered: every transaction below reached has been delivered,
@@ -152,6 +176,18 @@ func New(pool *pgxpool.Pool, out Deliverer, opts Options, log *slog.Logger) *Rel
 	}
 	if opts.TracerProvider == nil {
 		opts.TracerProvider = noop.NewTracerProvider()
+	}
+	if opts.BusyInterval <= 0 {
+		opts.BusyInterval = 5 * time.Millisecond
+	}
+	if opts.NotifyInterval <= 0 {
+		opts.NotifyInterval = 10 * time.Millisecond
+	}
+	if opts.SaveInterval <= 0 {
+		opts.SaveInterval = 200 * time.Millisecond
+	}
+	if opts.SaveEvents <= 0 {
+		opts.SaveEvents = 1000
 	}
 	return &Relay{pool: pool, q: db.New(pool), out: out, opts: opts, log: log,
 		tracer: opts.TracerProvider.Tracer(tracing.Scope + "/impl/relay")}
@@ -207,6 +243,8 @@ func (r *Relay) Run(ctx context.Context) error {
 		pos, err = r.start(ctx)
 	}
 	r.publish(pos)
+	r.savedAt = time.Now()
+	defer r.saveOnExit(ctx)
 	go r.prune(ctx)
 	backoff := minBackoff
 	for ctx.Err() == nil {
@@ -269,15 +307,64 @@ func (r *Relay) save(ctx context.Context, q *db.Queries, p position) error {
 	return nil
 }
 
-// listen holds a connection with LISTEN outbox and drains after every notification (or poll).
-// drained tells whether at least one drain succeeded on the connection.
+// delivered records that p was reached by delivering n events (n > 0), not saved yet.
+func (r *Relay) delivered(n int) {
+	r.unsaved += n
+	r.dirty = true
+}
+
+// saveDue saves p if the saved progress lags behind it by SaveEvents events or for SaveInterval.
+func (r *Relay) saveDue(ctx context.Context, q *db.Queries, p position, now time.Time) error {
+	if !r.dirty || (r.unsaved < r.opts.SaveEvents && now.Sub(r.savedAt) < r.opts.SaveInterval) {
+		return nil
+	}
+	if err := r.save(ctx, q, p); err != nil {
+		return err
+	}
+	r.unsaved, r.dirty, r.savedAt = 0, false, now
+	return nil
+}
+
+// saveOnExit saves what was delivered since the last save, when Run returns (ctx has ended).
+func (r *Relay) saveOnExit(ctx context.Context) {
+	if !r.dirty {
+		return
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	p, _ := r.position()
+	if err := r.save(sctx, r.q, p); err != nil {
+		r.log.Warn("relay: progress not saved at exit: the events since the last save will be delivered again",
+			"events", r.unsaved, "err", err)
+		return
+	}
+	r.unsaved, r.dirty = 0, false
+}
+
+// untilSave returns how long the relay may wait before its progress must be saved.
+func (r *Relay) untilSave(now time.Time) time.Duration {
+	if !r.dirty {
+		return r.opts.PollInterval
+	}
+	return max(r.savedAt.Add(r.opts.SaveInterval).Sub(now), time.Millisecond)
+}
+
+// listen holds a connection with LISTEN outbox and drains after a notification or a poll. A
+// commit notifies only when no notification was sent in the last NotifyInterval (migration
+// 0006), so after a notification (and after connecting) the relay keeps draining every
+// BusyInterval for twice that interval, and as long as its drains deliver events: under load it
+// reads at that pace whatever the number of commits. Then, while transactions it saw in progress
+// may still commit (one may be a commit that skipped its NOTIFY, still flushing), it polls at a
+// growing interval, up to PollInterval. drained tells whether at least one drain succeeded on the
+// connection.
 func (r *Relay) listen(ctx context.Context, pos position) (_ position, drained bool, _ error) {
 	conn, err := r.pool.Acquire(ctx)
 	if err != nil {
 		return pos, false, fmt.Errorf("relay: acquire: %w", err)
 	}
 	defer conn.Release()
-	if _, err := conn.Exec(ctx, "LISTEN outbox"); err != nil {
+	// The drains' statements keep one plan each: their custom plans cost more to make than to run.
+	if _, err := conn.Exec(ctx, "LISTEN outbox; SET plan_cache_mode = force_generic_plan"); err != nil {
 		conn.Conn().Close(ctx) //nolint:errcheck // discarding a broken connection
 		return pos, false, fmt.Errorf("relay: listen: %w", err)
 	}
@@ -286,30 +373,70 @@ func (r *Relay) listen(ctx context.Context, pos position) (_ position, drained b
 		conn.Conn().Close(context.WithoutCancel(ctx)) //nolint:errcheck
 	}()
 	q := db.New(conn)
+	window := 2 * r.opts.NotifyInterval
+	busyUntil := time.Now().Add(window) // commits may have skipped their NOTIFY before LISTEN
+	idleWait := r.opts.BusyInterval
 	for {
-		pos, err = r.drain(ctx, q, pos)
+		// The notifications received so far are for commits this drain sees (its snapshot is later).
+		if dropNotifications(conn.Conn()) > 0 {
+			busyUntil = time.Now().Add(window)
+		}
+		var n int
+		pos, n, err = r.drain(ctx, q, pos)
 		if err != nil {
 			return pos, drained, err
 		}
 		drained = true
-		wctx, cancel := context.WithTimeout(ctx, r.opts.PollInterval)
+		now := time.Now()
+		if err := r.saveDue(ctx, q, pos, now); err != nil {
+			return pos, drained, err
+		}
+		if n > 0 || now.Before(busyUntil) {
+			// Busy: read again soon, without waiting for a notification.
+			idleWait = r.opts.BusyInterval
+			if !sleep(ctx, r.opts.BusyInterval) {
+				return pos, drained, ctx.Err()
+			}
+			continue
+		}
+		wait := min(r.opts.PollInterval, r.untilSave(now))
+		if len(pos.waiting) > 0 && idleWait < r.opts.PollInterval {
+			wait = min(wait, idleWait)
+			idleWait *= 2
+		}
+		wctx, cancel := context.WithTimeout(ctx, wait)
 		_, err = conn.Conn().WaitForNotification(wctx)
 		cancel()
-		if err != nil && ctx.Err() != nil {
+		switch {
+		case err == nil:
+			busyUntil, idleWait = time.Now().Add(window), r.opts.BusyInterval
+		case ctx.Err() != nil:
 			return pos, drained, ctx.Err()
-		}
-		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		case !errors.Is(err, context.DeadlineExceeded):
 			return pos, drained, fmt.Errorf("relay: wait: %w", err)
 		}
 	}
 }
 
-// drain delivers the events of every transaction that finished since pos and returns the new position.
-func (r *Relay) drain(ctx context.Context, q *db.Queries, pos position) (position, error) {
+// dropNotifications discards the notifications c has received and not returned yet, and
+// returns how many there were.
+func dropNotifications(c *pgx.Conn) int {
+	done, cancel := context.WithCancel(context.Background())
+	cancel() // WaitForNotification returns a received one, else fails at once without reading
+	for n := 0; ; n++ {
+		if got, _ := c.WaitForNotification(done); got == nil {
+			return n
+		}
+	}
+}
+
+// drain delivers the events of every transaction that finished since pos and returns the new
+// position and the number of events delivered. Saving the position is the caller's (saveDue).
+func (r *Relay) drain(ctx context.Context, q *db.Queries, pos position) (position, int, error) {
 	now := time.Now()
 	snap, err := q.CurrentSnapshot(ctx)
 	if err != nil {
-		return pos, fmt.Errorf("relay: read snapshot: %w", err)
+		return pos, 0, fmt.Errorf("relay: read snapshot: %w", err)
 	}
 	if snap.InProgress == nil {
 		snap.InProgress = []int64{} // NULL would match no row
@@ -334,14 +461,14 @@ func (r *Relay) drain(ctx context.Context, q *db.Queries, pos position) (positio
 		}
 	}
 	if next.reached == pos.reached && len(ended) == 0 {
-		return pos, nil
+		return pos, 0, nil
 	}
 	// A later statement: its snapshot sees every transaction finished in snap.
 	rows, err := q.ListOutboxFinished(ctx, db.ListOutboxFinishedParams{
 		FromTx: pos.reached, ToTx: next.reached, Earlier: ended, InProgress: snap.InProgress,
 	})
 	if err != nil {
-		return pos, fmt.Errorf("relay: read outbox: %w", err)
+		return pos, 0, fmt.Errorf("relay: read outbox: %w", err)
 	}
 	for _, row := range rows {
 		r.deliver(ctx, row)
@@ -349,11 +476,9 @@ func (r *Relay) drain(ctx context.Context, q *db.Queries, pos position) (positio
 	r.publish(next)
 	if len(rows) > 0 {
 		// Without events, the saved position stays valid: resuming from it delivers nothing again.
-		if err := r.save(ctx, q, next); err != nil {
-			return next, err
-		}
+		r.delivered(len(rows))
 	}
-	return next, nil
+	return next, len(rows), nil
 }
 
 // deliver hands the event of row to the Deliverer, in a span of its own (see Options.TracerProvider).

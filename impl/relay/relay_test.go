@@ -355,3 +355,157 @@ func TestRelayResumesFromItsWatermark(t *testing.T) {
 		t.Fatalf("first node delivered %v", got)
 	}
 }
+
+// runRelay runs a relay with opts until the returned stop is called (stop waits for Run to return).
+func runRelay(t *testing.T, pool *pgxpool.Pool, out relay.Deliverer, opts relay.Options) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	r := relay.New(pool, out, opts, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	go func() { _ = r.Run(ctx); close(done) }()
+	stop = func() { cancel(); <-done }
+	t.Cleanup(stop)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		var n int
+		_ = pool.QueryRow(context.Background(), "SELECT count(*) FROM relay_progress WHERE node_id = $1", opts.NodeID).Scan(&n)
+		if n == 1 {
+			return stop
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("relay did not start")
+	return stop
+}
+
+func savedWatermark(t *testing.T, pool *pgxpool.Pool, node string) int64 {
+	t.Helper()
+	var w int64
+	if err := pool.QueryRow(context.Background(), "SELECT watermark FROM relay_progress WHERE node_id = $1", node).Scan(&w); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// The relay saves its progress in batches: not after each event, but once SaveEvents were
+// delivered since the last save or SaveInterval has passed, and when it stops. A relay that dies
+// between two saves (here: its last save refused, as a crash would skip it) delivers again after
+// its restart the events delivered since its last save, and the events committed while it was down:
+// at least once, none lost.
+func TestRelaySavesProgressInBatchesAndLosesNothingOnACrash(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := newPool(t)
+	opts := relay.Options{NodeID: "node-batch", PollInterval: 200 * time.Millisecond, SaveInterval: time.Hour, SaveEvents: 3}
+	first := &recorder{}
+	stop := runRelay(t, pool, first, opts)
+	started := savedWatermark(t, pool, "node-batch")
+
+	// Two events: below SaveEvents, within SaveInterval: delivered, not saved.
+	for _, p := range []string{`{"contact_id":1}`, `{"contact_id":2}`} {
+		if _, err := pool.Exec(ctx, insertSQL, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deliveredWithin(t, first, 2*time.Second, `{"contact_id": 1}`, `{"contact_id": 2}`)
+	time.Sleep(300 * time.Millisecond) // drains and polls: still no save
+	if w := savedWatermark(t, pool, "node-batch"); w != started {
+		t.Fatalf("progress saved after 2 events (watermark %d -> %d), want a save every 3", started, w)
+	}
+	// The third reaches SaveEvents: saved.
+	if _, err := pool.Exec(ctx, insertSQL, `{"contact_id":3}`); err != nil {
+		t.Fatal(err)
+	}
+	deliveredWithin(t, first, 2*time.Second, `{"contact_id": 1}`, `{"contact_id": 2}`, `{"contact_id": 3}`)
+	deadline := time.Now().Add(2 * time.Second)
+	for savedWatermark(t, pool, "node-batch") == started {
+		if time.Now().After(deadline) {
+			t.Fatal("progress not saved after 3 events")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	saved := savedWatermark(t, pool, "node-batch")
+
+	// Two more events, delivered but not saved; then the relay dies without saving them.
+	for _, p := range []string{`{"contact_id":4}`, `{"contact_id":5}`} {
+		if _, err := pool.Exec(ctx, insertSQL, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deliveredWithin(t, first, 2*time.Second, `{"contact_id": 1}`, `{"contact_id": 2}`, `{"contact_id": 3}`,
+		`{"contact_id": 4}`, `{"contact_id": 5}`)
+	if _, err := pool.Exec(ctx, `CREATE FUNCTION crash() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN RAISE EXCEPTION 'the process died before saving'; END $$;
+		CREATE TRIGGER crash BEFORE UPDATE ON relay_progress FOR EACH ROW EXECUTE FUNCTION crash()`); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	if w := savedWatermark(t, pool, "node-batch"); w != saved {
+		t.Fatalf("the crashed relay's progress moved %d -> %d", saved, w)
+	}
+	if _, err := pool.Exec(ctx, `DROP TRIGGER crash ON relay_progress`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, insertSQL, `{"contact_id":6}`); err != nil { // committed while down
+		t.Fatal(err)
+	}
+
+	second := &recorder{}
+	runRelay(t, pool, second, opts)
+	deliveredWithin(t, second, 5*time.Second, `{"contact_id": 4}`, `{"contact_id": 5}`, `{"contact_id": 6}`)
+	time.Sleep(300 * time.Millisecond)
+	deliveredWithin(t, second, 0, `{"contact_id": 4}`, `{"contact_id": 5}`, `{"contact_id": 6}`)
+}
+
+// Commits notify the relays at most once per NotifyInterval; the relay reads on after each
+// notification, so no event waits for the poll: bursts of concurrent commits, with pauses around
+// the intervals between them, are all delivered within a fraction of a second, with a poll
+// interval of an hour.
+func TestRelayDeliversBurstsWithoutPolling(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := newPool(t)
+	rec := &recorder{}
+	runRelay(t, pool, rec, relay.Options{NodeID: "node-burst", PollInterval: time.Hour})
+	time.Sleep(100 * time.Millisecond) // idle: the next event is woken by its notification
+	var want []string
+	next := 0
+	for _, pause := range []time.Duration{0, 3, 8, 12, 19, 23, 40, 100, 5, 1} {
+		time.Sleep(pause * time.Millisecond)
+		var wg sync.WaitGroup
+		for range 8 {
+			next++
+			payload := fmt.Sprintf(`{"contact_id": %d}`, next)
+			want = append(want, payload)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := pool.Exec(ctx, insertSQL, payload); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	deadline := time.Now().Add(time.Second)
+	for {
+		got := rec.snapshot()
+		slices.Sort(got)
+		sorted := slices.Clone(want)
+		slices.Sort(sorted)
+		if slices.Equal(got, sorted) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 1 s delivered %d of %d events", len(got), len(want))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// Alone after a pause: woken by its notification.
+	time.Sleep(500 * time.Millisecond)
+	if _, err := pool.Exec(ctx, insertSQL, `{"contact_id": 0}`); err != nil {
+		t.Fatal(err)
+	}
+	took := deliveredWithin(t, rec, 500*time.Millisecond, append(rec.snapshot(), `{"contact_id": 0}`)...)
+	t.Logf("an event after a pause delivered %v after its commit", took.Round(time.Millisecond))
+}

@@ -253,18 +253,16 @@ func (s *Store) CountPending(ctx context.Context) (int64, error) {
 
 // Approve approves the pending request of contact id, decided by the PDG decidedBy, and records
 // artisan-request:approved in the outbox, in one transaction.
-// Returns domain.ErrNotFound if the contact has no artisan request, domain.ErrConflict if it was already decided.
+// Returns domain.ErrNotFound if the contact has no artisan request, a *domain.AlreadyDecidedError
+// (which is domain.ErrConflict) if it was already decided.
 func (s *Store) Approve(ctx context.Context, id, decidedBy int64) (_ domain.Decision, err error) {
 	ctx, span := tracing.Child(ctx, "store.Approve")
 	defer func() { endSpan(span, err) }()
-	d, err := s.decide(ctx, id, decidedBy, domain.StatusApproved, nil, func(q *db.Queries, d domain.Decision) error {
-		p := events.ArtisanRequestApproved{ContactID: d.ContactID, NomComplet: d.NomComplet, Email: d.Email,
-			DecidedAt: d.DecidedAt.Truncate(time.Second)} // as the REST API shows it
-		if d.DecidedBy != nil {
-			p.DecidedBy = events.ArtisanRequestApprovedDecidedBy{ID: d.DecidedBy.ID, Name: d.DecidedBy.Name}
-		}
-		return events.EmitArtisanRequestApproved(ctx, outbox{q}, p)
-	})
+	m, err := events.NewArtisanRequestApproved(events.ArtisanRequestApproved{ContactID: id})
+	if err != nil {
+		return domain.Decision{}, fmt.Errorf("approve request %d: %w", id, err)
+	}
+	d, err := s.decide(ctx, id, decidedBy, domain.StatusApproved, nil, m)
 	if err != nil {
 		return domain.Decision{}, fmt.Errorf("approve request %d: %w", id, err)
 	}
@@ -273,59 +271,62 @@ func (s *Store) Approve(ctx context.Context, id, decidedBy int64) (_ domain.Deci
 
 // Reject rejects the pending request of contact id, keeping the optional reason, and records
 // artisan-request:rejected in the outbox, in one transaction.
-// Returns domain.ErrNotFound if the contact has no artisan request, domain.ErrConflict if it was already decided.
+// Returns domain.ErrNotFound if the contact has no artisan request, a *domain.AlreadyDecidedError
+// (which is domain.ErrConflict) if it was already decided.
 func (s *Store) Reject(ctx context.Context, id, decidedBy int64, reason *string) (_ domain.Decision, err error) {
 	ctx, span := tracing.Child(ctx, "store.Reject")
 	defer func() { endSpan(span, err) }()
-	d, err := s.decide(ctx, id, decidedBy, domain.StatusRejected, reason, func(q *db.Queries, d domain.Decision) error {
-		p := events.ArtisanRequestRejected{ContactID: d.ContactID, DecidedAt: d.DecidedAt.Truncate(time.Second)} // as the REST API shows it
-		if d.DecidedBy != nil {
-			p.DecidedBy = events.ArtisanRequestRejectedDecidedBy{ID: d.DecidedBy.ID, Name: d.DecidedBy.Name}
-		}
-		if d.Reason != nil {
-			p.Reason = *d.Reason
-		}
-		return events.EmitArtisanRequestRejected(ctx, outbox{q}, p)
-	})
+	m, err := events.NewArtisanRequestRejected(events.ArtisanRequestRejected{ContactID: id})
+	if err != nil {
+		return domain.Decision{}, fmt.Errorf("reject request %d: %w", id, err)
+	}
+	d, err := s.decide(ctx, id, decidedBy, domain.StatusRejected, reason, m)
 	if err != nil {
 		return domain.Decision{}, fmt.Errorf("reject request %d: %w", id, err)
 	}
 	return d, nil
 }
 
+// decide runs the decision as one statement (DecideRequest: the UPDATE and the outbox row, so one
+// implicit transaction and one round trip), which records the event m names (its name and rooms;
+// the statement builds the payload from the decided row) and, when the request was not pending,
+// returns its decision as it stands.
 func (s *Store) decide(ctx context.Context, id, decidedBy int64, status domain.ArtisanStatus, reason *string,
-	emit func(*db.Queries, domain.Decision) error) (domain.Decision, error) {
-	var d domain.Decision
-	err := s.inTx(ctx, func(q *db.Queries) error {
-		// The conditional UPDATE takes the row lock: of concurrent deciders one updates the row,
-		// the others wait for it, re-check the condition and match nothing.
-		row, err := q.DecideRequest(ctx, db.DecideRequestParams{Status: db.ArtisanStatus(status), DecidedBy: decidedBy, Reason: reason, ID: id})
-		if errors.Is(err, pgx.ErrNoRows) {
-			current, err := q.GetDecision(ctx, id)
-			switch {
-			case errors.Is(err, pgx.ErrNoRows) || (err == nil && current.ArtisanStatus == db.ArtisanStatusNone):
-				return domain.ErrNotFound
-			case err != nil:
-				return translate("read request status", err)
-			}
-			taken := domain.Decision{ContactID: current.ID, Status: domain.ArtisanStatus(current.ArtisanStatus),
-				DecidedBy: deciderOf(current.DecidedBy, current.DeciderPrenom, current.DeciderNom), Reason: current.DecisionReason}
-			if current.DecidedAt.Valid {
-				taken.DecidedAt = current.DecidedAt.Time
-			}
-			return &domain.AlreadyDecidedError{Decision: taken}
+	m events.Message) (domain.Decision, error) {
+	row, err := s.q.DecideRequest(ctx, db.DecideRequestParams{ID: id, Status: db.ArtisanStatus(status),
+		DecidedBy: decidedBy, Reason: reason, Event: m.Event, Rooms: m.Rooms, TraceContext: tracing.Carry(ctx)})
+	if err != nil {
+		return domain.Decision{}, translate("decide request", err)
+	}
+	if row.DecidedID != nil {
+		d := domain.Decision{ContactID: *row.DecidedID, NomComplet: domain.FullName(deref(row.Prenom), deref(row.Nom)),
+			Email: deref(row.Email), Status: status, DecidedAt: row.DecidedAt.Time, Reason: row.DecisionReason}
+		if row.DeciderName != nil {
+			d.DecidedBy = &domain.Decider{ID: decidedBy, Name: *row.DeciderName}
 		}
-		if err != nil {
-			return translate("update request", err)
+		return d, nil
+	}
+	switch current := row.CurrentStatus; {
+	case current == nil || *current == db.ArtisanStatusNone:
+		return domain.Decision{}, domain.ErrNotFound
+	case *current == db.ArtisanStatusPending: // not updated yet pending: a decision is final, not reached
+		return domain.Decision{}, fmt.Errorf("request still pending after a concurrent decision: %w", domain.ErrConflict)
+	default:
+		taken := domain.Decision{ContactID: id, Status: domain.ArtisanStatus(*current), DecidedAt: row.CurrentDecidedAt.Time,
+			Reason: row.CurrentReason}
+		if row.CurrentDecidedBy != nil && row.CurrentDeciderName != nil {
+			taken.DecidedBy = &domain.Decider{ID: *row.CurrentDecidedBy, Name: *row.CurrentDeciderName}
 		}
-		d = domain.Decision{ContactID: row.ID, NomComplet: domain.FullName(row.Prenom, row.Nom), Email: row.Email,
-			Status: status, DecidedAt: row.DecidedAt.Time, Reason: row.DecisionReason}
-		if row.DeciderName != "" {
-			d.DecidedBy = &domain.Decider{ID: decidedBy, Name: row.DeciderName}
-		}
-		return emit(q, d)
-	})
-	return d, err
+		return domain.Decision{}, &domain.AlreadyDecidedError{Decision: taken}
+	}
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
 }
 
 // GrantPDG makes the contact with this email a PDG and returns its id; its connected sockets
