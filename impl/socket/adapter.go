@@ -19,19 +19,27 @@ import (
 // It keeps no connection state recovery buffer: recovery is off (see Server), so an event
 // carries exactly its declared payload and nothing is ever replayed to a socket.
 //
+// With our websocket transport (wsTransport) the packet's websocket frame is built once too, and
+// a socket whose connection is on that transport, past its upgrade, gets the frame's bytes
+// written directly (one write(2), nothing allocated per socket); the others (polling, mid-upgrade)
+// get the pre-encoded packet through the engine, carrying the same frame.
+//
 // Rooms and socket bookkeeping stay the library's (the embedded adapter).
 type fanoutAdapter struct {
 	sio.Adapter
 
-	nsp sio.Namespace
+	nsp   sio.Namespace
+	ownWS bool // the engine's websocket transport is wsTransport
 }
 
 // fanoutAdapterBuilder is the sio.AdapterConstructor of fanoutAdapter.
-type fanoutAdapterBuilder struct{}
+type fanoutAdapterBuilder struct {
+	ownWS bool
+}
 
-func (fanoutAdapterBuilder) New(nsp sio.Namespace) sio.Adapter {
+func (b fanoutAdapterBuilder) New(nsp sio.Namespace) sio.Adapter {
 	base := sio.MakeAdapter()
-	a := &fanoutAdapter{Adapter: base}
+	a := &fanoutAdapter{Adapter: base, ownWS: b.ownWS}
 	base.Prototype(a)
 	a.Construct(nsp)
 	return a
@@ -52,12 +60,33 @@ func (a *fanoutAdapter) Broadcast(packet *parser.Packet, opts *sio.BroadcastOpti
 	wo.Compress = flags.Compress
 	packet.Nsp = a.nsp.Name()
 	encoded := a.nsp.Server().Encoder().Encode(packet)
+	var frame *sharedFrame
+	if a.ownWS && len(encoded) == 1 {
+		if sb, ok := encoded[0].(*types.StringBuffer); ok {
+			frame = newTextFrame(append([]byte{'4'}, sb.Bytes()...)) // '4': Engine.IO MESSAGE
+			wo.WsPreEncodedFrame = frame
+		}
+	}
 	a.each(opts, func(s *sio.Socket) {
 		if notify := s.NotifyOutgoingListeners(); notify != nil {
 			notify(packet)
 		}
+		if frame != nil && !flags.Volatile && writeDirect(s, frame) {
+			return
+		}
 		s.Client().WriteToEngine(encoded, wo)
 	})
+}
+
+// writeDirect writes frame to s's connection when it is on wsTransport past its upgrade.
+func writeDirect(s *sio.Socket, frame *sharedFrame) bool {
+	conn := s.Conn()
+	t, ok := conn.Transport().(*wsTransport)
+	if !ok || !t.direct.Load() || conn.ReadyState() != "open" {
+		return false
+	}
+	t.writeFrame(frame.frame)
+	return true
 }
 
 // each calls fn for every connected socket in opts.Rooms (every socket when empty) and in none
