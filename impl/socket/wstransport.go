@@ -174,12 +174,18 @@ func (w *wsTransport) OnData(data types.BufferInterface) {
 	}
 }
 
-// Send writes the engine socket's packets, in order, each as one frame.
+// Send writes the engine socket's packets, in order, each as one frame, from the writer
+// goroutine: never inline. The engine's packets (open, CONNECT answers, pings) are answers to
+// what a client just sent or did, and the Go Socket.IO client (github.com/zishang520/socket.io
+// clients v3.0.6, Manager.onopen) subscribes to its engine's data only after it has sent its
+// CONNECT: an answer that comes back before is lost and the client never connects. Written
+// inline, that happened to ~1% of connects on loopback; from a goroutine, as the library's
+// transport writes, to ~0.2%, the library's own rate. Broadcasts (writeDirect) are written inline.
 func (w *wsTransport) Send(packets []*packet.Packet) {
 	for _, p := range packets {
 		if p.Options != nil {
 			if f, ok := p.Options.WsPreEncodedFrame.(*sharedFrame); ok {
-				w.writeFrame(f.frame)
+				w.queueFrame(f.frame, false)
 				continue
 			}
 		}
@@ -192,19 +198,24 @@ func (w *wsTransport) Send(packets []*packet.Packet) {
 		if _, ok := data.(*types.StringBuffer); ok {
 			mt = ws.TextMessage
 		}
-		w.writeFrame(appendFrame(nil, mt, data.Bytes()))
+		w.queueFrame(appendFrame(nil, mt, data.Bytes()), false)
 	}
 	w.Emit("drain")
 }
 
-// writeFrame writes frame (never modified, it may be shared) after every frame written before.
-func (w *wsTransport) writeFrame(frame []byte) {
+// writeFrame writes frame (never modified, it may be shared) after every frame written before,
+// at once if nothing is queued.
+func (w *wsTransport) writeFrame(frame []byte) { w.queueFrame(frame, true) }
+
+// queueFrame writes frame after every frame written before: at once when inline is set and
+// nothing is queued, else from the writer goroutine.
+func (w *wsTransport) queueFrame(frame []byte, inline bool) {
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
 		return
 	}
-	if !w.writing && w.raw != nil {
+	if inline && !w.writing && w.raw != nil {
 		n, err := w.tryWrite(frame)
 		if err != nil {
 			w.mu.Unlock()
