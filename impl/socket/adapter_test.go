@@ -146,7 +146,13 @@ func TestHostileRecoveryReplaysNothing(t *testing.T) {
 // each event once per socket (here every PDG socket is also in the approved contact's room), and
 // a socket that left gets nothing more.
 func TestBigRoomFollowsItsMembers(t *testing.T) {
-	s, url := newBenchServer(t)
+	for _, tr := range transportVariants {
+		t.Run("transport="+tr.name, func(t *testing.T) { testBigRoom(t, tr.opts) })
+	}
+}
+
+func testBigRoom(t *testing.T, opts Options) {
+	s, url := newBenchServerWith(t, opts)
 	const n, gone = bigRoom + 44, 10
 	var got atomic.Int64
 	signal := make(chan struct{}, 1)

@@ -130,7 +130,7 @@ func BenchmarkDeliver(b *testing.B) {
 var transportVariants = []struct {
 	name string
 	opts Options
-}{{"ours", Options{}}, {"library", Options{LibraryWebsocket: true}}}
+}{{"ours", Options{OwnWebsocket: true}}, {"library", Options{}}}
 
 func benchDeliver(b *testing.B, opts Options, n int) {
 	{
@@ -198,7 +198,13 @@ func BenchmarkEncodeEvent(b *testing.B) {
 // TestDeliverReachesEverySocket is the correctness side of BenchmarkDeliver: every PDG socket
 // gets each event exactly once.
 func TestDeliverReachesEverySocket(t *testing.T) {
-	s, url := newBenchServer(t)
+	for _, tr := range transportVariants {
+		t.Run("transport="+tr.name, func(t *testing.T) { testDeliverReachesEverySocket(t, tr.opts) })
+	}
+}
+
+func testDeliverReachesEverySocket(t *testing.T, opts Options) {
+	s, url := newBenchServerWith(t, opts)
 	const n, events_ = 20, 3
 	var got atomic.Int64
 	signal := make(chan struct{}, 1)

@@ -136,7 +136,7 @@ func benchIdle(b *testing.B, opts Options) {
 // BenchmarkWriteFrame measures writing one broadcast frame to one socket through wsTransport's
 // direct path: one non-blocking write(2), nothing allocated.
 func BenchmarkWriteFrame(b *testing.B) {
-	s, url := newBenchServer(b)
+	s, url := newBenchServerWith(b, Options{OwnWebsocket: true})
 	c := dialRaw(b, strings.TrimPrefix(url, "http://"))
 	waitJoined(b, s, 1)
 	socks := s.socketsOf(1)
@@ -157,7 +157,7 @@ func BenchmarkWriteFrame(b *testing.B) {
 // TestSlowReaderIsCut: a client that never reads gets at most maxPendingBytes queued, then its
 // connection is closed.
 func TestSlowReaderIsCut(t *testing.T) {
-	s, url := newBenchServer(t)
+	s, url := newBenchServerWith(t, Options{OwnWebsocket: true})
 	c := dialRaw(t, strings.TrimPrefix(url, "http://"))
 	defer c.nc.Close()
 	waitJoined(t, s, 1)
