@@ -38,6 +38,17 @@ func runCapacity(ctx context.Context, e *env) error {
 		e.res.add("capacity.rss_total", fmt.Sprintf("capacity: server RSS with %d sockets", ok), "MB",
 			float64(rss1)/(1<<20))
 	}
+	if rest := e.cfg.CapacityRest; rest > 0 {
+		// The sockets only answer the server's pings meanwhile (every 25 s by default).
+		m := startMeter(e.t)
+		sleepCtx(ctx, rest)
+		if u := m.stop(); u.ServerOK && u.Wall > 0 {
+			e.res.add("capacity.rest_cores", fmt.Sprintf("capacity: server CPU at rest over %v", rest), "cores",
+				u.Server.Seconds()/u.Wall.Seconds())
+			e.res.add("capacity.rest_socket", "capacity: server CPU at rest per socket", "us/s",
+				float64(u.Server)/float64(time.Microsecond)/u.Wall.Seconds()/float64(ok))
+		}
+	}
 	e.res.check("capacity.sockets_stay", set.dropped.Load() == 0, "%d sockets dropped (%v)", set.dropped.Load(), set.err())
 	e.logf("capacity: %d sockets in %v, RSS %.1f -> %.1f MB", ok, u.Wall.Round(time.Millisecond),
 		float64(rss0)/(1<<20), float64(rss1)/(1<<20))

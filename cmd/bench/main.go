@@ -47,6 +47,7 @@ type config struct {
 	FanoutTimeout   time.Duration
 	CapacityN       int
 	CapacitySettle  time.Duration
+	CapacityRest    time.Duration
 	ConnectConc     int
 	Settle          time.Duration
 	SoakSockets     int
@@ -104,6 +105,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&c.FanoutTimeout, "fanout-timeout", 30*time.Second, "fan-out: wait for every socket per event")
 	fs.IntVar(&c.CapacityN, "capacity-n", 10000, "capacity: idle sockets")
 	fs.DurationVar(&c.CapacitySettle, "capacity-settle", 3*time.Second, "capacity: wait before reading RSS")
+	fs.DurationVar(&c.CapacityRest, "capacity-rest", 30*time.Second,
+		"capacity: then measure the server's CPU with the sockets idle this long (heartbeats; 0: skip)")
 	fs.IntVar(&c.ConnectConc, "connect-conc", 64, "socket handshakes in flight")
 	fs.DurationVar(&c.Settle, "settle", time.Second, "pause after connecting sockets, before measuring")
 	fs.IntVar(&c.SoakSockets, "soak-sockets", 5000, "soak: sockets connected for the whole run (PDG and Client users; "+
@@ -127,7 +130,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		for name, v := range map[string]string{
 			"rest-dur": "1s", "rest-warmup": "200ms", "rest-pending": "10", "rest-conns": "8",
 			"decisions-n": "20", "decisions-conc": "8", "decisions-rounds": "1", "register-dur": "1s", "fanout-sizes": "20",
-			"fanout-events": "3", "fanout-timeout": "10s", "capacity-n": "20", "capacity-settle": "200ms",
+			"fanout-events": "3", "fanout-timeout": "10s", "capacity-n": "20", "capacity-settle": "200ms", "capacity-rest": "0s",
 			"settle": "200ms", "soak-sockets": "50", "soak-rate": "10", "soak-dur": "3s",
 		} {
 			if !set[name] {

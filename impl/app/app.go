@@ -212,7 +212,7 @@ func Build(cfg config.Config, pool *pgxpool.Pool, log *slog.Logger, tp trace.Tra
 		handshakes = ratelimit.New(cfg.SocketHandshakesPerMinute, nil)
 	}
 	n.sockets = socket.New(socket.Options{
-		FrontendURL: cfg.FrontendURL, Observer: m,
+		FrontendURL: cfg.FrontendURL, Observer: m, OwnWebsocket: cfg.SocketOwnWebsocket,
 		// an IPv6 client is counted by its /64 (one host usually holds the whole prefix)
 		ClientIP:      func(r *http.Request) string { return ratelimit.ClientKey(api.ClientIP(r, cfg.TrustedProxies)) },
 		RequestOrigin: func(r *http.Request) string { return api.RequestOrigin(r, cfg.TrustedProxies) },

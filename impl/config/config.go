@@ -58,6 +58,10 @@ type Config struct {
 	// PprofAddr, when set, serves net/http/pprof on a listener of its own (PPROF_ADDR, e.g.
 	// 127.0.0.1:6060), never the public port.
 	PprofAddr string
+	// SocketOwnWebsocket serves websockets with our transport (impl/socket/wstransport.go) instead
+	// of the Socket.IO library's (SOCKET_OWN_WEBSOCKET=1; opt-in while the Go client's connect
+	// race it exposes is open, see the README's performance section).
+	SocketOwnWebsocket bool
 	// GOGC and GOMemLimit are the Go runtime's variables as set; when empty the server applies
 	// its own defaults (the runtime itself reads them at start).
 	GOGC            string
@@ -110,6 +114,7 @@ func Load(getenv func(string) string, defaultDataDir func(xdgDataHome string) st
 		HashMaxWait:               5 * time.Second,
 		MetricsAddr:               getenv("METRICS_ADDR"),
 		PprofAddr:                 getenv("PPROF_ADDR"),
+		SocketOwnWebsocket:        getenv("SOCKET_OWN_WEBSOCKET") == "1",
 		GOGC:                      getenv("GOGC"),
 		GOMemLimit:                getenv("GOMEMLIMIT"),
 		LogLevel:                  slog.LevelInfo,
@@ -368,6 +373,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("hash_max_wait", c.HashMaxWait),
 		slog.String("metrics_addr", c.MetricsAddr),
 		slog.String("pprof_addr", c.PprofAddr),
+		slog.Bool("socket_own_websocket", c.SocketOwnWebsocket),
 		slog.String("gogc", c.GOGC),
 		slog.String("gomemlimit", c.GOMemLimit),
 		slog.String("log_level", c.LogLevel.String()),

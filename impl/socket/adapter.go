@@ -2,6 +2,8 @@ package socket
 
 import (
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
 	sio "github.com/zishang520/socket.io/servers/socket/v3"
@@ -19,19 +21,43 @@ import (
 // It keeps no connection state recovery buffer: recovery is off (see Server), so an event
 // carries exactly its declared payload and nothing is ever replayed to a socket.
 //
+// With our websocket transport (wsTransport) the packet's websocket frame is built once too, and
+// a socket whose connection is on that transport, past its upgrade, gets the frame's bytes
+// written directly (one write(2), nothing allocated per socket); the others (polling, mid-upgrade)
+// get the pre-encoded packet through the engine, carrying the same frame.
+//
 // Rooms and socket bookkeeping stay the library's (the embedded adapter).
 type fanoutAdapter struct {
 	sio.Adapter
 
-	nsp sio.Namespace
+	nsp   sio.Namespace
+	ownWS bool // the engine's websocket transport is wsTransport
+
+	// version changes after every change of a room's members; bigRooms caches the sockets of
+	// the big rooms (the PDG room) as of a version, so that a broadcast to one of them walks a
+	// slice instead of looking every socket up in the library's maps.
+	version  atomic.Uint64
+	mu       sync.Mutex
+	bigRooms map[sio.Room]*roomSockets
 }
 
-// fanoutAdapterBuilder is the sio.AdapterConstructor of fanoutAdapter.
-type fanoutAdapterBuilder struct{}
+// roomSockets are a room's sockets as of an adapter version.
+type roomSockets struct {
+	version uint64
+	sockets []*sio.Socket
+}
 
-func (fanoutAdapterBuilder) New(nsp sio.Namespace) sio.Adapter {
+// bigRoom is the size from which a room's sockets are cached.
+const bigRoom = 256
+
+// fanoutAdapterBuilder is the sio.AdapterConstructor of fanoutAdapter.
+type fanoutAdapterBuilder struct {
+	ownWS bool
+}
+
+func (b fanoutAdapterBuilder) New(nsp sio.Namespace) sio.Adapter {
 	base := sio.MakeAdapter()
-	a := &fanoutAdapter{Adapter: base}
+	a := &fanoutAdapter{Adapter: base, ownWS: b.ownWS}
 	base.Prototype(a)
 	a.Construct(nsp)
 	return a
@@ -40,6 +66,57 @@ func (fanoutAdapterBuilder) New(nsp sio.Namespace) sio.Adapter {
 func (a *fanoutAdapter) Construct(nsp sio.Namespace) {
 	a.Adapter.Construct(nsp)
 	a.nsp = nsp
+	a.bigRooms = map[sio.Room]*roomSockets{}
+}
+
+// AddAll, Del and DelAll change the rooms, then the version: a broadcast that starts after one
+// of them returned sees the change.
+func (a *fanoutAdapter) AddAll(id sio.SocketId, rooms *types.Set[sio.Room]) {
+	a.Adapter.AddAll(id, rooms)
+	a.version.Add(1)
+}
+
+func (a *fanoutAdapter) Del(id sio.SocketId, room sio.Room) {
+	a.Adapter.Del(id, room)
+	a.version.Add(1)
+	a.dropCache()
+}
+
+func (a *fanoutAdapter) DelAll(id sio.SocketId) {
+	a.Adapter.DelAll(id)
+	a.version.Add(1)
+	a.dropCache()
+}
+
+// dropCache forgets the cached rooms, so that they do not keep departed sockets alive.
+func (a *fanoutAdapter) dropCache() {
+	a.mu.Lock()
+	clear(a.bigRooms)
+	a.mu.Unlock()
+}
+
+// roomSockets returns the sockets of a big room as of now, nil if the room is not big.
+func (a *fanoutAdapter) roomSockets(room sio.Room) []*sio.Socket {
+	v := a.version.Load()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if c, ok := a.bigRooms[room]; ok && c.version == v {
+		return c.sockets
+	}
+	delete(a.bigRooms, room)
+	ids, ok := a.Rooms().Load(room)
+	if !ok || ids.Len() < bigRoom {
+		return nil
+	}
+	all := a.nsp.Sockets()
+	socks := make([]*sio.Socket, 0, ids.Len())
+	for _, id := range ids.Keys() {
+		if s, ok := all.Load(id); ok {
+			socks = append(socks, s)
+		}
+	}
+	a.bigRooms[room] = &roomSockets{version: v, sockets: socks}
+	return socks
 }
 
 // Broadcast sends packet to the matching sockets, each once.
@@ -52,12 +129,34 @@ func (a *fanoutAdapter) Broadcast(packet *parser.Packet, opts *sio.BroadcastOpti
 	wo.Compress = flags.Compress
 	packet.Nsp = a.nsp.Name()
 	encoded := a.nsp.Server().Encoder().Encode(packet)
-	a.each(opts, func(s *sio.Socket) {
+	var frame *sharedFrame
+	if a.ownWS && len(encoded) == 1 {
+		if sb, ok := encoded[0].(*types.StringBuffer); ok {
+			frame = newTextFrame(append([]byte{'4'}, sb.Bytes()...)) // '4': Engine.IO MESSAGE
+			wo.WsPreEncodedFrame = frame
+		}
+	}
+	send := func(s *sio.Socket) {
 		if notify := s.NotifyOutgoingListeners(); notify != nil {
 			notify(packet)
 		}
+		if frame != nil && !flags.Volatile && writeDirect(s, frame) {
+			return
+		}
 		s.Client().WriteToEngine(encoded, wo)
-	})
+	}
+	a.each(opts, send)
+}
+
+// writeDirect writes frame to s's connection when it is on wsTransport past its upgrade.
+func writeDirect(s *sio.Socket, frame *sharedFrame) bool {
+	conn := s.Conn()
+	t, ok := conn.Transport().(*wsTransport)
+	if !ok || !t.direct.Load() || conn.ReadyState() != "open" {
+		return false
+	}
+	t.writeFrame(frame.frame)
+	return true
 }
 
 // each calls fn for every connected socket in opts.Rooms (every socket when empty) and in none
@@ -80,15 +179,8 @@ func (a *fanoutAdapter) each(opts *sio.BroadcastOptions, fn func(*sio.Socket)) {
 	}
 	sockets := a.nsp.Sockets()
 	visit := func(id sio.SocketId, earlier []*types.Set[sio.SocketId]) {
-		for _, set := range except {
-			if set.Has(id) {
-				return
-			}
-		}
-		for _, set := range earlier {
-			if set.Has(id) {
-				return
-			}
+		if skip(id, except, earlier) {
+			return
 		}
 		if s, ok := sockets.Load(id); ok && s.Connected() {
 			fn(s)
@@ -101,18 +193,49 @@ func (a *fanoutAdapter) each(opts *sio.BroadcastOptions, fn func(*sio.Socket)) {
 		})
 		return
 	}
-	sets := make([]*types.Set[sio.SocketId], 0, len(rooms))
+	type roomSet struct {
+		room sio.Room
+		ids  *types.Set[sio.SocketId]
+	}
+	sets := make([]roomSet, 0, len(rooms))
 	for _, r := range rooms {
 		if ids, ok := a.Rooms().Load(r); ok {
-			sets = append(sets, ids)
+			sets = append(sets, roomSet{r, ids})
 		}
 	}
-	slices.SortFunc(sets, func(x, y *types.Set[sio.SocketId]) int { return y.Len() - x.Len() }) // biggest first
+	slices.SortFunc(sets, func(x, y roomSet) int { return y.ids.Len() - x.ids.Len() }) // biggest first
 	var earlier []*types.Set[sio.SocketId]
-	for _, ids := range sets {
-		for _, id := range ids.Keys() {
-			visit(id, earlier)
+	for _, set := range sets {
+		if socks := a.roomSockets(set.room); socks != nil {
+			// A big room: its sockets without a lookup each.
+			for _, s := range socks {
+				if len(except)+len(earlier) > 0 && skip(s.Id(), except, earlier) {
+					continue
+				}
+				if s.Connected() {
+					fn(s)
+				}
+			}
+		} else {
+			for _, id := range set.ids.Keys() {
+				visit(id, earlier)
+			}
 		}
-		earlier = append(earlier, ids)
+		earlier = append(earlier, set.ids)
 	}
+}
+
+// skip reports whether id is in one of except or earlier.
+func skip(id sio.SocketId, except, earlier []*types.Set[sio.SocketId]) bool {
+	for _, set := range except {
+		if set.Has(id) {
+			return true
+		}
+	}
+	for _, set := range earlier {
+		if set.Has(id) {
+			return true
+		}
+	}
+	return false
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -140,4 +141,68 @@ func TestHostileRecoveryReplaysNothing(t *testing.T) {
 	if ev := readEvent(t, c2); len(ev) != 2 || ev[1].(map[string]any)["contact_id"] != float64(4) {
 		t.Fatalf("after reconnecting: %v, want contact 4 only", ev)
 	}
+}
+
+// TestBigRoomFollowsItsMembers: a room big enough for the adapter to cache its sockets still gets
+// each event once per socket (here every PDG socket is also in the approved contact's room), and
+// a socket that left gets nothing more.
+func TestBigRoomFollowsItsMembers(t *testing.T) {
+	for _, tr := range transportVariants {
+		t.Run("transport="+tr.name, func(t *testing.T) { testBigRoom(t, tr.opts) })
+	}
+}
+
+func testBigRoom(t *testing.T, opts Options) {
+	s, url := newBenchServerWith(t, opts)
+	const n, gone = bigRoom + 44, 10
+	var got atomic.Int64
+	signal := make(chan struct{}, 1)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() { // this test counts; the signal must not block a client
+		for {
+			select {
+			case <-signal:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	clients := dialPDG(t, url, n, &got, signal)
+	waitJoined(t, s, n)
+	defer func() {
+		for _, c := range clients {
+			_ = c.conn.Close()
+		}
+	}()
+	// Contact 1 is the PDG of every socket: the event's two rooms hold the same sockets.
+	m, err := events.NewArtisanRequestApproved(events.ArtisanRequestApproved{ContactID: 1, NomComplet: "Amina Diallo", Email: "amina@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitDeliveries := func(want int64) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for got.Load() < want && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		time.Sleep(100 * time.Millisecond)
+		if g := got.Load(); g != want {
+			t.Fatalf("got %d deliveries, want %d", g, want)
+		}
+	}
+	for i := range 2 {
+		if err := s.Deliver(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+		waitDeliveries(int64((i + 1) * n))
+	}
+	for _, c := range clients[:gone] {
+		_ = c.conn.Close()
+	}
+	waitJoined(t, s, n-gone)
+	if err := s.Deliver(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	waitDeliveries(int64(3*n - gone))
 }

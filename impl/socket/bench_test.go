@@ -99,8 +99,15 @@ func dialPDG(tb testing.TB, url string, n int, got *atomic.Int64, signal chan<- 
 
 func newBenchServer(tb testing.TB) (*Server, string) {
 	tb.Helper()
+	return newBenchServerWith(tb, Options{})
+}
+
+// newBenchServerWith is newBenchServer with opts (FrontendURL set).
+func newBenchServerWith(tb testing.TB, opts Options) (*Server, string) {
+	tb.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	s := New(Options{FrontendURL: "http://localhost:5173"}, fakeAuth{}, fakeAuth{}, log)
+	opts.FrontendURL = "http://localhost:5173"
+	s := New(opts, fakeAuth{}, fakeAuth{}, log)
 	hs := httptest.NewServer(s.Handler())
 	tb.Cleanup(func() { s.Close(); hs.Close() })
 	return s, hs.URL
@@ -110,9 +117,25 @@ func newBenchServer(tb testing.TB) (*Server, string) {
 // the last socket has read it (server and clients share the CPU: the ns/delivery figure is an
 // upper bound of the server's cost).
 func BenchmarkDeliver(b *testing.B) {
-	for _, n := range []int{100, 1000} {
-		b.Run(fmt.Sprintf("sockets=%d", n), func(b *testing.B) {
-			s, url := newBenchServer(b)
+	for _, tr := range transportVariants {
+		for _, n := range []int{100, 1000} {
+			b.Run(fmt.Sprintf("transport=%s/sockets=%d", tr.name, n), func(b *testing.B) {
+				benchDeliver(b, tr.opts, n)
+			})
+		}
+	}
+}
+
+// transportVariants are the websocket transports a benchmark compares: ours and the library's.
+var transportVariants = []struct {
+	name string
+	opts Options
+}{{"ours", Options{OwnWebsocket: true}}, {"library", Options{}}}
+
+func benchDeliver(b *testing.B, opts Options, n int) {
+	{
+		{
+			s, url := newBenchServerWith(b, opts)
 			var got atomic.Int64
 			signal := make(chan struct{}, 1)
 			clients := dialPDG(b, url, n, &got, signal)
@@ -138,7 +161,7 @@ func BenchmarkDeliver(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/delivery")
-		})
+		}
 	}
 }
 
@@ -175,7 +198,13 @@ func BenchmarkEncodeEvent(b *testing.B) {
 // TestDeliverReachesEverySocket is the correctness side of BenchmarkDeliver: every PDG socket
 // gets each event exactly once.
 func TestDeliverReachesEverySocket(t *testing.T) {
-	s, url := newBenchServer(t)
+	for _, tr := range transportVariants {
+		t.Run("transport="+tr.name, func(t *testing.T) { testDeliverReachesEverySocket(t, tr.opts) })
+	}
+}
+
+func testDeliverReachesEverySocket(t *testing.T, opts Options) {
+	s, url := newBenchServerWith(t, opts)
 	const n, events_ = 20, 3
 	var got atomic.Int64
 	signal := make(chan struct{}, 1)

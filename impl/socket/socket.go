@@ -14,6 +14,7 @@ import (
 	"time"
 
 	engine "github.com/zishang520/socket.io/servers/engine/v3"
+	"github.com/zishang520/socket.io/servers/engine/v3/transports"
 	sio "github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 
@@ -50,6 +51,10 @@ type Options struct {
 	Limits Limits
 	// Observer, when set, is told of each event emitted.
 	Observer Observer
+	// OwnWebsocket serves websockets with our transport (wsTransport) instead of the library's.
+	// Opt-in for now: answering at once, it makes the Go Socket.IO client's connect race (see
+	// wsTransport.Send) more frequent than the library's transport does.
+	OwnWebsocket bool
 }
 
 // Observer is told of each event emitted to this process's sockets.
@@ -118,7 +123,10 @@ func New(opts Options, tokens Tokens, users Users, log *slog.Logger) *Server {
 	o.SetConnectTimeout(opts.Limits.ConnectTimeout)
 	// No connection state recovery (see Server): the library would replay the missed packets and
 	// rejoin the old rooms while it builds the socket, before any middleware authenticates it.
-	o.SetAdapter(fanoutAdapterBuilder{}) // see adapter.go
+	if opts.OwnWebsocket {
+		o.SetTransports(types.NewSet[transports.TransportCtor](&transports.PollingBuilder{}, wsBuilder{})) // see wstransport.go
+	}
+	o.SetAdapter(fanoutAdapterBuilder{ownWS: opts.OwnWebsocket}) // see adapter.go
 	s := &Server{io: sio.NewServer(nil, o), tokens: tokens, users: users, log: log, obs: opts.Observer,
 		guard: newGuard(opts.Limits, opts.ClientIP, log), byUser: map[int64]map[*sio.Socket]struct{}{}}
 	s.handler = s.guard.wrap(sameOrigin(opts.FrontendURL, opts.RequestOrigin, detachOnUpgrade(s.io.ServeHandler(nil))))

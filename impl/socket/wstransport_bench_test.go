@@ -1,0 +1,177 @@
+package socket
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+	"testing"
+	"time"
+)
+
+// rawClient is an authenticated PDG socket held with nothing but its TCP connection: no
+// goroutine, no buffer, so that what a benchmark measures in this process is the server's side.
+type rawClient struct {
+	nc net.Conn
+	br *bufio.Reader
+}
+
+// clientFrame is a masked (zero key) client-to-server text frame.
+func clientFrame(payload string) []byte {
+	b := []byte{0x81, 0x80 | byte(len(payload)), 0, 0, 0, 0}
+	return append(b, payload...)
+}
+
+// readServerFrame reads one unmasked server frame's payload.
+func readServerFrame(br *bufio.Reader) ([]byte, error) {
+	var h [2]byte
+	if _, err := io.ReadFull(br, h[:]); err != nil {
+		return nil, err
+	}
+	n := int(h[1] & 0x7f)
+	switch n {
+	case 126:
+		var l [2]byte
+		if _, err := io.ReadFull(br, l[:]); err != nil {
+			return nil, err
+		}
+		n = int(l[0])<<8 | int(l[1])
+	case 127:
+		return nil, fmt.Errorf("frame too long")
+	}
+	p := make([]byte, n)
+	_, err := io.ReadFull(br, p)
+	return p, err
+}
+
+func dialRaw(tb testing.TB, addr string) *rawClient {
+	tb.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req := "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: " + addr +
+		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	if _, err := io.WriteString(nc, req); err != nil {
+		tb.Fatal(err)
+	}
+	br := bufio.NewReaderSize(nc, 512)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		tb.Fatalf("upgrade: %v %v", resp, err)
+	}
+	if open, err := readServerFrame(br); err != nil || !bytes.HasPrefix(open, []byte("0{")) {
+		tb.Fatalf("engine.io open: %q %v", open, err)
+	}
+	if _, err := nc.Write(clientFrame(`40{"token":"pdg"}`)); err != nil {
+		tb.Fatal(err)
+	}
+	if ack, err := readServerFrame(br); err != nil || !bytes.HasPrefix(ack, []byte("40{")) {
+		tb.Fatalf("socket.io connect: %q %v", ack, err)
+	}
+	return &rawClient{nc: nc, br: br}
+}
+
+// BenchmarkIdleSocket measures what an idle authenticated websocket socket holds on the server:
+// heap and goroutine stacks after a GC, and goroutines, per socket (the clients hold only their
+// TCP connection in this process; their share, ~1 KB, is in the figure).
+func BenchmarkIdleSocket(b *testing.B) {
+	for _, tr := range transportVariants {
+		b.Run("transport="+tr.name, func(b *testing.B) { benchIdle(b, tr.opts) })
+	}
+}
+
+func benchIdle(b *testing.B, opts Options) {
+	const n = 1000
+	for b.Loop() {
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		opts.FrontendURL = "http://localhost:5173"
+		s := New(opts, fakeAuth{}, fakeAuth{}, log)
+		hs := httptest.NewServer(s.Handler())
+		url := hs.URL
+		addr := strings.TrimPrefix(url, "http://")
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		g0 := runtime.NumGoroutine()
+		clients := make([]*rawClient, n)
+		for i := range clients {
+			clients[i] = dialRaw(b, addr)
+			clients[i].br = nil // the client keeps nothing but its connection
+		}
+		waitJoined(b, s, n)
+		time.Sleep(100 * time.Millisecond)
+		runtime.GC()
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		g1 := runtime.NumGoroutine()
+		if path := os.Getenv("IDLE_HEAP_PROFILE"); path != "" { // what the sockets hold: go tool pprof -sample_index=inuse_space
+			if f, err := os.Create(path); err == nil {
+				_ = pprof.WriteHeapProfile(f)
+				_ = f.Close()
+			}
+		}
+		heap := float64(after.HeapInuse) - float64(before.HeapInuse)
+		stack := float64(after.StackInuse) - float64(before.StackInuse)
+		b.ReportMetric(heap/n, "heap-B/socket")
+		b.ReportMetric(stack/n, "stack-B/socket")
+		b.ReportMetric(float64(g1-g0)/n, "goroutines/socket")
+		for _, c := range clients {
+			_ = c.nc.Close()
+		}
+		s.Close()
+		hs.Close()
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// BenchmarkWriteFrame measures writing one broadcast frame to one socket through wsTransport's
+// direct path: one non-blocking write(2), nothing allocated.
+func BenchmarkWriteFrame(b *testing.B) {
+	s, url := newBenchServerWith(b, Options{OwnWebsocket: true})
+	c := dialRaw(b, strings.TrimPrefix(url, "http://"))
+	waitJoined(b, s, 1)
+	socks := s.socketsOf(1)
+	if len(socks) != 1 {
+		b.Fatalf("%d sockets", len(socks))
+	}
+	go func() { _, _ = io.Copy(io.Discard, c.nc) }()
+	defer c.nc.Close()
+	frame := newTextFrame([]byte(`42["artisan-request:approved",{"contact_id":42,"nom_complet":"Amina Diallo","email":"amina@example.com"}]`))
+	b.ReportAllocs()
+	for b.Loop() {
+		if !writeDirect(socks[0], frame) {
+			b.Fatal("socket not on the direct path")
+		}
+	}
+}
+
+// TestSlowReaderIsCut: a client that never reads gets at most maxPendingBytes queued, then its
+// connection is closed.
+func TestSlowReaderIsCut(t *testing.T) {
+	s, url := newBenchServerWith(t, Options{OwnWebsocket: true})
+	c := dialRaw(t, strings.TrimPrefix(url, "http://"))
+	defer c.nc.Close()
+	waitJoined(t, s, 1)
+	socks := s.socketsOf(1)
+	frame := newTextFrame(bytes.Repeat([]byte("x"), 64<<10))
+	deadline := time.Now().Add(10 * time.Second)
+	for writeDirect(socks[0], frame) {
+		if time.Now().After(deadline) {
+			t.Fatal("the socket of a client that does not read still takes writes")
+		}
+	}
+	// Its connection is closed: the client reads what the kernel holds, then EOF.
+	_ = c.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.Copy(io.Discard, c.nc); err != nil {
+		t.Fatalf("connection not closed: %v", err)
+	}
+}
