@@ -56,29 +56,43 @@ func TestGoConsumerRESTClientAndEvents(t *testing.T) {
 	for _, transport := range []string{"websocket", "polling"} {
 		t.Run(transport, func(t *testing.T) {
 			// The events, typed by gen/events, over the Go Socket.IO client.
-			opts := sioclient.DefaultOptions()
-			opts.SetAuth(map[string]any{"token": auth.Token})
-			opts.SetTransports(types.NewSet(transportOf(transport)))
-			opts.SetReconnection(false)
-			opts.SetForceNew(true) // one connection per subtest, not a shared manager
-			socket, err := sioclient.Connect(srv.URL, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer socket.Disconnect()
 			connected := make(chan struct{}, 1)
 			news := make(chan events.ArtisanRequestNew, 1)
 			approved := make(chan events.ArtisanRequestApproved, 1)
-			socket.On("connect", func(...any) { connected <- struct{}{} })
-			socket.On(events.EventArtisanRequestNew, func(args ...any) { news <- decodeArg[events.ArtisanRequestNew](t, args) })
-			socket.On(events.EventArtisanRequestApproved, func(args ...any) {
-				approved <- decodeArg[events.ArtisanRequestApproved](t, args)
-			})
-			select {
-			case <-connected:
-			case <-time.After(10 * time.Second):
-				t.Fatal("the Go Socket.IO client did not connect")
+			// The Go client (v3.0.6) can lose its engine's "open" against a fast server: Manager.Open
+			// starts the connection, then subscribes to "open", so an open that comes in between is
+			// missed and no CONNECT is ever sent (the server closes the session at its connect
+			// timeout). A Go consumer should retry a connection that does not complete; so do we.
+			var socket *sioclient.Socket
+			for attempt := 1; socket == nil; attempt++ {
+				opts := sioclient.DefaultOptions()
+				opts.SetAuth(map[string]any{"token": auth.Token})
+				opts.SetTransports(types.NewSet(transportOf(transport)))
+				opts.SetReconnection(false)
+				opts.SetForceNew(true)     // one connection per attempt, not a shared manager
+				opts.SetAutoConnect(false) // the handlers first, then the connection
+				s, err := sioclient.Connect(srv.URL, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				s.On("connect", func(...any) { connected <- struct{}{} })
+				s.On(events.EventArtisanRequestNew, func(args ...any) { news <- decodeArg[events.ArtisanRequestNew](t, args) })
+				s.On(events.EventArtisanRequestApproved, func(args ...any) {
+					approved <- decodeArg[events.ArtisanRequestApproved](t, args)
+				})
+				s.Connect()
+				select {
+				case <-connected:
+					socket = s
+				case <-time.After(3 * time.Second):
+					s.Disconnect()
+					if attempt == 3 {
+						t.Fatal("the Go Socket.IO client did not connect in 3 attempts")
+					}
+					t.Logf("attempt %d: no connect within 3 s (the client's lost open), again", attempt)
+				}
 			}
+			defer socket.Disconnect()
 
 			applicant, err := anon.Register(ctx, &oas.RegisterRequest{Prenom: "Amina", Nom: "Diallo", Email: uniqueEmail("go-artisan"),
 				Password: "motdepasse1", ConfirmPassword: "motdepasse1", TypeCompte: oas.AccountTypeArtisanPromoteur})
