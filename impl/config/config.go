@@ -58,9 +58,9 @@ type Config struct {
 	// PprofAddr, when set, serves net/http/pprof on a listener of its own (PPROF_ADDR, e.g.
 	// 127.0.0.1:6060), never the public port.
 	PprofAddr string
-	// SocketOwnWebsocket serves websockets with our transport (impl/socket/wstransport.go) instead
-	// of the Socket.IO library's (SOCKET_OWN_WEBSOCKET=1; opt-in while the Go client's connect
-	// race it exposes is open, see the README's performance section).
+	// SocketOwnWebsocket serves websockets with our transport (impl/socket/wstransport.go), the
+	// default; SOCKET_LIBRARY_WEBSOCKET=1 serves them with the Socket.IO library's instead (a way
+	// back while ours is new).
 	SocketOwnWebsocket bool
 	// GOGC and GOMemLimit are the Go runtime's variables as set; when empty the server applies
 	// its own defaults (the runtime itself reads them at start).
@@ -114,7 +114,7 @@ func Load(getenv func(string) string, defaultDataDir func(xdgDataHome string) st
 		HashMaxWait:               5 * time.Second,
 		MetricsAddr:               getenv("METRICS_ADDR"),
 		PprofAddr:                 getenv("PPROF_ADDR"),
-		SocketOwnWebsocket:        getenv("SOCKET_OWN_WEBSOCKET") == "1",
+		SocketOwnWebsocket:        getenv("SOCKET_LIBRARY_WEBSOCKET") != "1",
 		GOGC:                      getenv("GOGC"),
 		GOMemLimit:                getenv("GOMEMLIMIT"),
 		LogLevel:                  slog.LevelInfo,
