@@ -105,6 +105,9 @@ func TestTracingFollowsAnApprovalToEveryNode(t *testing.T) {
 			if op.ParentID != "" || op.Resource["service.instance.id"] != tc.node || op.Resource["service.name"] != "artisan-notify-test" {
 				t.Errorf("%s span: parent %q, resource %v; want a root on %s of artisan-notify-test", tc.operation, op.ParentID, op.Resource, tc.node)
 			}
+			if want := map[string]string{"Register": "201", "ApproveArtisanRequest": "200"}[tc.operation]; op.Attrs["http.response.status_code"] != want {
+				t.Errorf("%s span: http.response.status_code %q, want %s", tc.operation, op.Attrs["http.response.status_code"], want)
+			}
 			st := only(t, trace, func(s otlptest.Span) bool { return s.Name == tc.store })
 			if st.ParentID != op.SpanID {
 				t.Errorf("%s is not a child of %s", tc.store, tc.operation)

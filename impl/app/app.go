@@ -247,6 +247,7 @@ func Build(cfg config.Config, pool *pgxpool.Pool, log *slog.Logger, tp trace.Tra
 		TrustedProxies: cfg.TrustedProxies,
 		Observe: func(r *http.Request, status int, elapsed time.Duration) {
 			m.Answered(operationID(rest, r), status, elapsed)
+			tracing.ResponseStatus(r.Context(), status)
 		},
 	}, rest)
 	if tp != nil {

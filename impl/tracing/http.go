@@ -1,6 +1,7 @@
 package tracing
 
 import (
+	"context"
 	"net/http"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -14,10 +15,12 @@ import (
 type Route func(r *http.Request) (name string, attrs []attribute.KeyValue)
 
 // HTTPServer returns next with a server span around each request, the root of its trace: named
-// by route (else by the method alone), with the method, the route's attributes and the response
-// status; a 5xx is the span's error. The span's context is the request's, so that what next
-// starts and logs with it belongs to the trace. Incoming traceparent headers are ignored: a
-// client would otherwise choose which requests are sampled and join them to its own traces.
+// by route (else by the method alone), with the method and the route's attributes. The span's
+// context is the request's, so that what next starts and logs with it belongs to the trace; next
+// records the response's status on it with ResponseStatus (the REST middleware's observer does,
+// as it sees the status of every answer, rejections and recovered panics included). Incoming
+// traceparent headers are ignored: a client would otherwise choose which requests are sampled and
+// join them to its own traces.
 //
 // Tracing off, the caller does not wrap next at all (no cost).
 func HTTPServer(tp trace.TracerProvider, route Route, next http.Handler) http.Handler {
@@ -29,41 +32,21 @@ func HTTPServer(tp trace.TracerProvider, route Route, next http.Handler) http.Ha
 		}
 		ctx, span := tracer.Start(r.Context(), name, trace.WithSpanKind(trace.SpanKindServer), trace.WithNewRoot(),
 			trace.WithAttributes(append(attrs, semconv.HTTPRequestMethodKey.String(r.Method))...))
-		rec := &statusRecorder{ResponseWriter: w}
-		defer func() {
-			status := rec.status
-			if status == 0 {
-				status = http.StatusOK
-			}
-			span.SetAttributes(semconv.HTTPResponseStatusCode(status))
-			if status >= 500 {
-				span.SetStatus(codes.Error, http.StatusText(status))
-			}
-			span.End()
-		}()
-		next.ServeHTTP(rec, r.WithContext(ctx))
+		defer span.End()
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
-// statusRecorder keeps the first status written through it.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
+// ResponseStatus records the status of the response to the request of ctx on its server span
+// (HTTPServer's): as an attribute, and as the span's error for a 5xx. Without a recording span
+// (tracing off, not sampled) it does nothing.
+func ResponseStatus(ctx context.Context, status int) {
+	span := trace.SpanFromContext(ctx)
+	if !span.IsRecording() {
+		return
 	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
+	span.SetAttributes(semconv.HTTPResponseStatusCode(status))
+	if status >= 500 {
+		span.SetStatus(codes.Error, http.StatusText(status))
 	}
-	return s.ResponseWriter.Write(b)
 }
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -180,4 +182,42 @@ func TestShutdownIsBounded(t *testing.T) {
 	if took := time.Since(start); took > 2*time.Second {
 		t.Fatalf("Shutdown took %v with a 300ms deadline", took)
 	}
+}
+
+// The server span is named by the route, is a root whatever traceparent the client sends, and
+// carries the status its handler reports with ResponseStatus; a 5xx is its error.
+func TestHTTPServerSpanCarriesTheReportedStatus(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		err    bool
+	}{{http.StatusOK, false}, {http.StatusConflict, false}, {http.StatusServiceUnavailable, true}} {
+		rec, tp := recorder(t)
+		route := func(*http.Request) (string, []attribute.KeyValue) { return "ApproveArtisanRequest", nil }
+		h := tracing.HTTPServer(tp, route, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(tc.status)
+			tracing.ResponseStatus(r.Context(), tc.status)
+		}))
+		req := httptest.NewRequest("POST", "/api/x", nil)
+		req.Header.Set("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+		h.ServeHTTP(httptest.NewRecorder(), req)
+		spans := rec.Ended()
+		if len(spans) != 1 {
+			t.Fatalf("%d spans, want 1", len(spans))
+		}
+		s := spans[0]
+		if s.Name() != "ApproveArtisanRequest" || s.Parent().IsValid() || s.SpanKind() != trace.SpanKindServer {
+			t.Errorf("span %q kind %v parent %v: want a root server span named by the route", s.Name(), s.SpanKind(), s.Parent())
+		}
+		var got int64
+		for _, a := range s.Attributes() {
+			if a.Key == "http.response.status_code" {
+				got = a.Value.AsInt64()
+			}
+		}
+		if got != int64(tc.status) || (s.Status().Code == codes.Error) != tc.err {
+			t.Errorf("status %d: span has status code %d, span status %v", tc.status, got, s.Status())
+		}
+	}
+	// Without a recording span, ResponseStatus is a no-op.
+	tracing.ResponseStatus(context.Background(), http.StatusInternalServerError)
 }
