@@ -403,6 +403,11 @@ describe("The PDG's day", { timeout: 900_000 }, () => {
     await P.page.getByTestId("history-request").first().waitFor({ timeout: 5000 });
     await P.axe("Demandes page, history");
     await P.shot("history");
+    const tabs = P.page.getByRole("tab");
+    const tops = await tabs.evaluateAll((ts) => ts.map((t) => Math.round(t.getBoundingClientRect().top)));
+    assert.equal(new Set(tops).size, 1, `the four tabs on one line at ${PHONE.width} px (tops ${tops})`);
+    assert.ok(await tabs.evaluateAll((ts) => ts.every((t) => t.getBoundingClientRect().right <= window.innerWidth + 0.5)),
+      `every tab in view at ${PHONE.width} px`);
 
     await P.page.setViewportSize({ width: 320, height: 640 });
     await P.assertNoOverflow("Demandes page at 320 px");
