@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -526,6 +527,35 @@ func makePDG(t testing.TB, srv *proctest.Server) account {
 	return a
 }
 
+// relayed waits until the relay of every node in srvs has delivered every committed event (its
+// outbox backlog, from /metrics, is 0): sockets opened after it do not get the events before it
+// (e.g. a grant's user:rights-changed, which a socket opened right after the grant may or may not
+// get, depending on the relay's timing).
+func relayed(t testing.TB, srvs ...*proctest.Server) {
+	t.Helper()
+	backlog := regexp.MustCompile(`(?m)^artisan_notify_outbox_backlog_events (\S+)`)
+	for _, srv := range srvs {
+		deadline := time.Now().Add(waitLong)
+		for {
+			var last string
+			if r, err := http.Get(srv.URL + "/metrics"); err == nil {
+				b, _ := io.ReadAll(r.Body)
+				r.Body.Close()
+				if m := backlog.FindSubmatch(b); m != nil {
+					last = string(m[1])
+				}
+			}
+			if last == "0" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: outbox backlog %q after %v, want 0", srv.URL, last, waitLong)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
 // decide approves (or rejects) the request of contact through base.
 func decide(t testing.TB, base, token string, contact int64, approve bool) {
 	t.Helper()
@@ -766,6 +796,9 @@ func TestClusterThreeNodes(t *testing.T) {
 	sockNode := map[string]int{}
 	for p := range pdgs {
 		pdgs[p] = makePDG(t, nodes[p])
+	}
+	relayed(t, nodes...) // the grants' user:rights-changed are not for the sockets below
+	for p := range pdgs {
 		for n := range nodes {
 			id := fmt.Sprintf("pdg%d@node%d", p, n)
 			c.open(id, pdgs[p].Token, urlsFrom(n)...)
@@ -945,6 +978,7 @@ func TestRevocationAcrossNodes(t *testing.T) {
 	a := proctest.Start(t, nodeEnv(dbURL, "node-a"))
 	b := proctest.Start(t, nodeEnv(dbURL, "node-b"))
 	target, witness := makePDG(t, a), makePDG(t, a)
+	relayed(t, a, b)
 	c := newClients(t)
 	c.open("target@b", target.Token, b.URL)
 	c.open("witness@b", witness.Token, b.URL)
