@@ -113,7 +113,7 @@ func New(opts Options, tokens Tokens, users Users, log *slog.Logger) *Server {
 		}
 		return nil
 	})
-	o.SetMaxHttpBufferSize(16 << 10) // clients send nothing but the handshake
+	o.SetMaxHttpBufferSize(maxMessage) // clients send nothing but the handshake
 	if opts.PingInterval > 0 {
 		o.SetPingInterval(opts.PingInterval)
 	}
@@ -124,12 +124,12 @@ func New(opts Options, tokens Tokens, users Users, log *slog.Logger) *Server {
 	// No connection state recovery (see Server): the library would replay the missed packets and
 	// rejoin the old rooms while it builds the socket, before any middleware authenticates it.
 	if opts.OwnWebsocket {
-		o.SetTransports(types.NewSet[transports.TransportCtor](&transports.PollingBuilder{}, wsBuilder{})) // see wstransport.go
+		o.SetTransports(types.NewSet[transports.TransportCtor](&transports.PollingBuilder{}, wsBuilder{maxMessage: maxMessage})) // see wstransport.go
 	}
 	o.SetAdapter(fanoutAdapterBuilder{ownWS: opts.OwnWebsocket}) // see adapter.go
 	s := &Server{io: sio.NewServer(nil, o), tokens: tokens, users: users, log: log, obs: opts.Observer,
 		guard: newGuard(opts.Limits, opts.ClientIP, log), byUser: map[int64]map[*sio.Socket]struct{}{}}
-	s.handler = s.guard.wrap(sameOrigin(opts.FrontendURL, opts.RequestOrigin, detachOnUpgrade(s.io.ServeHandler(nil))))
+	s.handler = s.guard.wrap(sameOrigin(opts.FrontendURL, opts.RequestOrigin, detachOnUpgrade(s.engineHandler(opts))))
 	_ = s.io.Engine().On("connection", func(args ...any) {
 		if conn, ok := args[0].(engine.Socket); ok {
 			s.guard.opened(conn)
@@ -142,6 +142,15 @@ func New(opts Options, tokens Tokens, users Users, log *slog.Logger) *Server {
 		}
 	})
 	return s
+}
+
+// engineHandler is the engine's handler, behind our upgrader when websockets are ours.
+func (s *Server) engineHandler(opts Options) http.Handler {
+	h := s.io.ServeHandler(nil)
+	if !opts.OwnWebsocket {
+		return h
+	}
+	return newUpgrader(s.io.Engine(), opts.FrontendURL, h) // see upgrade.go
 }
 
 // Handler serves /socket.io/ (websocket and polling).
@@ -392,6 +401,9 @@ func (s *Server) Close() {
 	case <-time.After(5 * time.Second):
 	}
 }
+
+// maxMessage is the longest message (websocket) or body (polling) a client may send.
+const maxMessage = 16 << 10
 
 // closeGrace is how long a connection whose socket the server disconnected stays open for its
 // DISCONNECT packet to reach the client.

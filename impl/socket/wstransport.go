@@ -17,8 +17,9 @@ import (
 
 // wsTransport is the Engine.IO websocket transport of this server, in place of the library's
 // (registered through the engine options' transport set, the library's extension point; see
-// Server). It reads like the library's (gorilla's reader, one goroutine per connection) but
-// writes websocket frames itself, straight to the connection:
+// Server). It reads and writes websocket frames itself, straight to the connection (gorilla only
+// does the upgrade): a reader goroutine per connection (frameReader: no read buffer, a minimal
+// stack while it waits), and writes:
 //
 //   - a frame is written at once with one non-blocking write(2) on the caller's goroutine; only
 //     when the kernel's send buffer is full does the rest wait in a queue for a writer goroutine,
@@ -29,8 +30,8 @@ import (
 //   - the connection's writes are bounded: a client that does not read gets maxPendingBytes queued
 //     for it at most, then its connection is closed.
 //
-// All writes go through mu, gorilla's own writer is never used after the upgrade (its ping and
-// close handlers are replaced so that their answers take the same queue).
+// All writes go through mu, gorilla's own reader and writer are never used after the upgrade (the
+// answers to the client's pings and close frame take the same queue).
 type wsTransport struct {
 	transports.Transport
 
@@ -40,6 +41,7 @@ type wsTransport struct {
 	rawWrite    func(fd uintptr) bool
 	tw          tryWriteState // under mu
 	idleTimeout time.Duration
+	maxMessage  int // the longest client message read
 
 	// direct is set once the engine socket uses this transport for its writes and has flushed what
 	// it held for it: from then on a broadcast frame may bypass the engine socket (see
@@ -58,14 +60,16 @@ type wsTransport struct {
 const maxPendingBytes = 1 << 20
 
 // wsBuilder is the transports.TransportCtor of wsTransport.
-type wsBuilder struct{}
+type wsBuilder struct {
+	maxMessage int // the longest client message read (the engine's MaxHttpBufferSize)
+}
 
 func (wsBuilder) Name() string          { return transports.WEBSOCKET }
 func (wsBuilder) HandlesUpgrades() bool { return true }
 func (wsBuilder) UpgradesTo() []string  { return nil }
 
-func (wsBuilder) New(ctx *types.HttpContext) transports.Transport {
-	w := &wsTransport{Transport: transports.MakeTransport()}
+func (b wsBuilder) New(ctx *types.HttpContext) transports.Transport {
+	w := &wsTransport{Transport: transports.MakeTransport(), maxMessage: b.maxMessage}
 	w.Prototype(w)
 	w.Construct(ctx)
 	return w
@@ -86,14 +90,6 @@ func (w *wsTransport) Construct(ctx *types.HttpContext) {
 	// client's UPGRADE packet (see OnData).
 	w.direct.Store(ctx.Query().Peek("sid") == "")
 
-	w.conn.SetPingHandler(func(data string) error {
-		w.writeFrame(appendFrame(nil, ws.PongMessage, []byte(data)))
-		return nil
-	})
-	w.conn.SetCloseHandler(func(code int, _ string) error {
-		w.writeFrame(appendFrame(nil, ws.CloseMessage, ws.FormatCloseMessage(code, "")))
-		return nil
-	})
 	_ = w.conn.On("error", func(errs ...any) {
 		err, _ := firstError(errs)
 		w.OnError("websocket error", err)
@@ -103,40 +99,38 @@ func (w *wsTransport) Construct(ctx *types.HttpContext) {
 	w.SetWritable(true)
 	w.SetPerMessageDeflate(nil)
 
-	transports.StartReader(w, ctx.TransportReadPermission(), w.read)
+	// The reader runs on a goroutine of its own, started once reading is permitted: the goroutine
+	// that waited for the permission has grown its stack by then (4 KB), and a stack does not
+	// shrink back while it waits; a fresh one keeps the runtime's 2 KB (BenchmarkIdleSocket).
+	transports.StartReader(w, ctx.TransportReadPermission(), func() { go w.read() })
 }
 
 func (w *wsTransport) Name() string          { return transports.WEBSOCKET }
 func (w *wsTransport) HandlesUpgrades() bool { return true }
 
-// read receives the client's messages until the connection ends.
+// read receives the client's messages until the connection ends, straight from the connection
+// (frameReader): gorilla's reader is not used after the upgrade.
 func (w *wsTransport) read() {
 	defer func() {
 		if !w.isClosed() {
 			w.conn.Emit("close")
 		}
 	}()
+	fr := frameReader{r: w.nc, maxMessage: w.maxMessage, control: w.writeFrame}
 	for {
 		if w.idleTimeout > 0 {
-			_ = w.conn.SetReadDeadline(time.Now().Add(w.idleTimeout))
+			_ = w.nc.SetReadDeadline(time.Now().Add(w.idleTimeout))
 		}
-		mt, r, err := w.conn.NextReader()
+		mt, payload, err := fr.next()
 		if err != nil {
 			w.readError(err)
 			return
 		}
 		var data types.BufferInterface
-		switch mt {
-		case ws.BinaryMessage:
-			data = types.NewBytesBuffer(nil)
-		case ws.TextMessage:
-			data = types.NewStringBuffer(nil)
-		default:
-			continue
-		}
-		if _, err := data.ReadFrom(r); err != nil {
-			w.readError(err)
-			return
+		if mt == ws.BinaryMessage {
+			data = types.NewBytesBuffer(payload)
+		} else {
+			data = types.NewStringBuffer(payload)
 		}
 		w.handle(data)
 	}
@@ -156,7 +150,7 @@ func (w *wsTransport) handle(data types.BufferInterface) {
 }
 
 func (w *wsTransport) readError(err error) {
-	if ws.IsUnexpectedCloseError(err) || errors.Is(err, net.ErrClosed) {
+	if errors.Is(err, errPeerClosed) || errors.Is(err, net.ErrClosed) {
 		w.conn.Emit("close")
 		return
 	}
