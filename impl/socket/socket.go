@@ -70,6 +70,7 @@ type Observer interface {
 // someone no longer entitled to it. Every event carries exactly its declared payload.
 type Server struct {
 	io     *sio.Server
+	poller *readPoller // nil: none (the library's websocket transport, or no epoll)
 	tokens Tokens
 	users  Users
 	log    *slog.Logger
@@ -123,11 +124,16 @@ func New(opts Options, tokens Tokens, users Users, log *slog.Logger) *Server {
 	o.SetConnectTimeout(opts.Limits.ConnectTimeout)
 	// No connection state recovery (see Server): the library would replay the missed packets and
 	// rejoin the old rooms while it builds the socket, before any middleware authenticates it.
+	var poller *readPoller
 	if opts.OwnWebsocket {
-		o.SetTransports(types.NewSet[transports.TransportCtor](&transports.PollingBuilder{}, wsBuilder{maxMessage: maxMessage})) // see wstransport.go
+		var err error
+		if poller, err = newReadPoller(); err != nil { // see readpoll_linux.go
+			log.Warn("websocket read poller unavailable: a reader goroutine per websocket", "err", err)
+		}
+		o.SetTransports(types.NewSet[transports.TransportCtor](&transports.PollingBuilder{}, wsBuilder{maxMessage: maxMessage, poller: poller})) // see wstransport.go
 	}
 	o.SetAdapter(fanoutAdapterBuilder{ownWS: opts.OwnWebsocket}) // see adapter.go
-	s := &Server{io: sio.NewServer(nil, o), tokens: tokens, users: users, log: log, obs: opts.Observer,
+	s := &Server{io: sio.NewServer(nil, o), poller: poller, tokens: tokens, users: users, log: log, obs: opts.Observer,
 		guard: newGuard(opts.Limits, opts.ClientIP, log), byUser: map[int64]map[*sio.Socket]struct{}{}}
 	s.handler = s.guard.wrap(sameOrigin(opts.FrontendURL, opts.RequestOrigin, detachOnUpgrade(s.engineHandler(opts))))
 	_ = s.io.Engine().On("connection", func(args ...any) {
@@ -399,6 +405,9 @@ func (s *Server) Close() {
 	select {
 	case <-done:
 	case <-time.After(5 * time.Second):
+	}
+	if s.poller != nil {
+		s.poller.close()
 	}
 }
 

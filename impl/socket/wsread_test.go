@@ -187,3 +187,38 @@ func TestWebsocketMessageOverTheLimitEndsTheConnection(t *testing.T) {
 	}
 	waitJoined(t, s, 1)
 }
+
+// TestPolledSocketsHoldNoGoroutineAndLeaveNoEntry: an idle websocket has no reader goroutine
+// (the poller reads when data arrives: two messages in one write are both read, in order), and
+// a connection that ends leaves the poller's table.
+func TestPolledSocketsHoldNoGoroutineAndLeaveNoEntry(t *testing.T) {
+	s, url := newBenchServerWith(t, Options{OwnWebsocket: true})
+	if s.poller == nil {
+		t.Skip("no read poller on this system")
+	}
+	addr := strings.TrimPrefix(url, "http://")
+	const n = 20
+	clients := make([]*rawClient, n)
+	for i := range clients {
+		clients[i] = dialRaw(t, addr)
+	}
+	waitJoined(t, s, n)
+	if got := pollerEntries(s.poller); got != n {
+		t.Fatalf("%d connections watched, want %d", got, n)
+	}
+	// A pong and a ping frame in one write: the ping is answered after the pong was read.
+	c := clients[0]
+	_, _ = c.nc.Write(append(maskedFrame(true, opText, []byte("3")), maskedFrame(true, opPing, []byte("again"))...))
+	_ = c.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if p, err := readServerFrame(c.br); err != nil || string(p) != "again" {
+		t.Fatalf("want the pong, got %q %v", p, err)
+	}
+	for _, c := range clients {
+		_ = c.nc.Close()
+	}
+	for deadline := time.Now().Add(10 * time.Second); s.Sessions() > 0 || pollerEntries(s.poller) > 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after the clients left: %d sessions, %d connections watched", s.Sessions(), pollerEntries(s.poller))
+		}
+	}
+}

@@ -41,7 +41,12 @@ type wsTransport struct {
 	rawWrite    func(fd uintptr) bool
 	tw          tryWriteState // under mu
 	idleTimeout time.Duration
-	maxMessage  int // the longest client message read
+	maxMessage  int         // the longest client message read
+	poller      *readPoller // nil: a reader goroutine per connection
+	fd          int         // the connection's descriptor, when polled
+	fr          frameReader // when polled
+	polled      atomic.Bool // the connection is watched by poller
+	reading     atomic.Bool // a reader runs (polled connections)
 
 	// direct is set once the engine socket uses this transport for its writes and has flushed what
 	// it held for it: from then on a broadcast frame may bypass the engine socket (see
@@ -61,7 +66,8 @@ const maxPendingBytes = 1 << 20
 
 // wsBuilder is the transports.TransportCtor of wsTransport.
 type wsBuilder struct {
-	maxMessage int // the longest client message read (the engine's MaxHttpBufferSize)
+	maxMessage int         // the longest client message read (the engine's MaxHttpBufferSize)
+	poller     *readPoller // nil: a reader goroutine per connection
 }
 
 func (wsBuilder) Name() string          { return transports.WEBSOCKET }
@@ -69,7 +75,7 @@ func (wsBuilder) HandlesUpgrades() bool { return true }
 func (wsBuilder) UpgradesTo() []string  { return nil }
 
 func (b wsBuilder) New(ctx *types.HttpContext) transports.Transport {
-	w := &wsTransport{Transport: transports.MakeTransport(), maxMessage: b.maxMessage}
+	w := &wsTransport{Transport: transports.MakeTransport(), maxMessage: b.maxMessage, poller: b.poller}
 	w.Prototype(w)
 	w.Construct(ctx)
 	return w
@@ -99,14 +105,81 @@ func (w *wsTransport) Construct(ctx *types.HttpContext) {
 	w.SetWritable(true)
 	w.SetPerMessageDeflate(nil)
 
-	// The reader runs on a goroutine of its own, started once reading is permitted: the goroutine
-	// that waited for the permission has grown its stack by then (4 KB), and a stack does not
-	// shrink back while it waits; a fresh one keeps the runtime's 2 KB (BenchmarkIdleSocket).
-	transports.StartReader(w, ctx.TransportReadPermission(), func() { go w.read() })
+	transports.StartReader(w, ctx.TransportReadPermission(), w.startReading)
 }
 
 func (w *wsTransport) Name() string          { return transports.WEBSOCKET }
 func (w *wsTransport) HandlesUpgrades() bool { return true }
+
+// startReading reads the client's messages once the engine permits it: on the poller's events
+// when there is one (no goroutine while the connection is idle), else on a reader goroutine of
+// its own. Either way the goroutine is a fresh one: the goroutine that waited for the permission
+// has grown its stack by then (4 KB), and a stack does not shrink back while it waits; a fresh
+// one keeps the runtime's 2 KB (BenchmarkIdleSocket). Without a descriptor (TLS) there is no
+// poller.
+//
+// A polled connection with nothing to read has no read waiting, so no read deadline: what
+// bounds a client that goes silent is the engine's heartbeat (a ping every PingInterval, the
+// connection closed PingTimeout after one is unanswered: 45 s by default), stricter than the
+// engine's idle timeout (120 s), which still bounds a message that has started to arrive.
+func (w *wsTransport) startReading() {
+	if w.poller != nil && w.raw != nil {
+		fd := -1
+		_ = w.raw.Control(func(f uintptr) { fd = int(f) })
+		if fd >= 0 {
+			w.fd = fd
+			w.fr = frameReader{r: w.nc, maxMessage: w.maxMessage, control: w.writeFrame}
+			if w.poller.watch(fd, w) == nil {
+				w.polled.Store(true)
+				if w.isClosed() {
+					w.unwatch()
+				}
+				return
+			}
+		}
+	}
+	go w.read()
+}
+
+// readable reads one message of a polled connection, on a goroutine of its own, then re-arms
+// the poller (which reports at once a connection with more to read).
+func (w *wsTransport) readable() {
+	if w.isClosed() || !w.reading.CompareAndSwap(false, true) {
+		return
+	}
+	if w.idleTimeout > 0 {
+		_ = w.nc.SetReadDeadline(time.Now().Add(w.idleTimeout))
+	}
+	mt, payload, err := w.fr.next()
+	if err != nil {
+		w.unwatch()
+		w.readError(err)
+		if !w.isClosed() {
+			w.conn.Emit("close")
+		}
+		return
+	}
+	w.OnData(messageBuffer(mt, payload))
+	w.reading.Store(false)
+	if !w.isClosed() {
+		_ = w.poller.rearm(w.fd)
+	}
+}
+
+// unwatch stops the poller's reports, before the connection is closed.
+func (w *wsTransport) unwatch() {
+	if w.polled.CompareAndSwap(true, false) {
+		w.poller.forget(w.fd, w)
+	}
+}
+
+// messageBuffer is a client message as the engine's parser takes it.
+func messageBuffer(mt int, payload []byte) types.BufferInterface {
+	if mt == ws.BinaryMessage {
+		return types.NewBytesBuffer(payload)
+	}
+	return types.NewStringBuffer(payload)
+}
 
 // read receives the client's messages until the connection ends, straight from the connection
 // (frameReader): gorilla's reader is not used after the upgrade.
@@ -126,13 +199,7 @@ func (w *wsTransport) read() {
 			w.readError(err)
 			return
 		}
-		var data types.BufferInterface
-		if mt == ws.BinaryMessage {
-			data = types.NewBytesBuffer(payload)
-		} else {
-			data = types.NewStringBuffer(payload)
-		}
-		w.handle(data)
+		w.handle(messageBuffer(mt, payload))
 	}
 }
 
@@ -322,6 +389,7 @@ func (w *wsTransport) fail(err error) {
 	}
 	w.failed = true
 	w.mu.Unlock()
+	w.unwatch()
 	_ = w.nc.Close()
 	go func() {
 		w.OnError("websocket write", err)
@@ -346,6 +414,7 @@ func (w *wsTransport) shut() {
 	w.closed = true
 	writing := w.writing
 	w.mu.Unlock()
+	w.unwatch()
 	if writing {
 		_ = w.nc.SetWriteDeadline(time.Now().Add(time.Second))
 		return
