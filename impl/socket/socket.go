@@ -200,7 +200,10 @@ func (s *Server) authenticate(sock *sio.Socket, next func(*sio.ExtendedError)) {
 		s.log.Info("socket auth failed", append([]any{"reason", reason, "remote", remote}, attrs...)...)
 		next(sio.NewExtendedError("unauthorized", nil))
 	}
-	token, _ := sock.Handshake().Auth["token"].(string)
+	hs := sock.Handshake()
+	token, _ := hs.Auth["token"].(string)
+	// The socket's handshake is kept for its life: the token is not (nothing reads it again).
+	delete(hs.Auth, "token")
 	if token == "" {
 		deny("missing token")
 		return

@@ -36,6 +36,7 @@ type upgrader struct {
 // upgradeHeaders are the request headers kept for a websocket handshake: the upgrade's own
 // (RFC 6455), Origin (the origin check; Socket.IO's handshake.xdomain) and X-Forwarded-For (the
 // client address behind a trusted proxy, logged when a handshake is refused).
+// The first four are removed after the upgrade.
 var upgradeHeaders = []string{"Connection", "Upgrade", "Sec-Websocket-Key", "Sec-Websocket-Version", "Origin", "X-Forwarded-For"}
 
 // newUpgrader returns an upgrader for eng that accepts the browser origin frontend (and
@@ -86,10 +87,15 @@ func (u *upgrader) upgrade(ctx *types.HttpContext) {
 	}
 	conn.SetReadLimit(maxMessage)
 	wsc.Conn = conn
-	onUpgradeError := func(...any) {} // until the transport handles the connection's errors
-	_ = wsc.On("error", onUpgradeError)
+	// No "error" listener until the transport's (the engine's HandleUpgrade adds one and removes
+	// it, which leaves an entry in the emitter): nothing emits on the connection before.
 	ctx.Websocket = wsc
 	code, t := u.eng.Proto().Handshake(transports.WEBSOCKET, ctx)
+	// The upgrade's own headers are of no use from now on; Socket.IO copies what is left into the
+	// socket's handshake when the client connects.
+	for _, k := range upgradeHeaders[:4] {
+		ctx.Headers().Remove(k)
+	}
 	if t == nil {
 		message := engine.BAD_REQUEST.Message
 		if code != nil {
@@ -98,9 +104,7 @@ func (u *upgrader) upgrade(ctx *types.HttpContext) {
 		_ = ctx.On("error", func(...any) {})
 		_ = wsc.WriteMessage(ws.CloseMessage, ws.FormatCloseMessage(ws.CloseNormalClosure, message))
 		_ = wsc.Close()
-		return
 	}
-	wsc.RemoveListener("error", onUpgradeError)
 }
 
 // refuseUpgrade answers a request the engine's checks refused, as the engine's HandleUpgrade
