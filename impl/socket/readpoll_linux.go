@@ -73,6 +73,11 @@ func (p *readPoller) watch(fd int, c pollee) error {
 
 // rearm reports fd again the next time it is readable (at once if it is).
 func (p *readPoller) rearm(fd int) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done { // the epoll descriptor is closed, or about to be
+		return errors.New("poller closed")
+	}
 	ev := syscall.EpollEvent{Events: pollEvents, Fd: int32(fd)}
 	return syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_MOD, fd, &ev)
 }
@@ -83,7 +88,9 @@ func (p *readPoller) forget(fd int, c pollee) {
 	defer p.mu.Unlock()
 	if cur, ok := p.conns[int32(fd)]; ok && cur == c {
 		delete(p.conns, int32(fd))
-		_ = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, fd, nil)
+		if !p.done {
+			_ = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, fd, nil)
+		}
 	}
 }
 
