@@ -1,6 +1,7 @@
 package socket
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -153,9 +154,22 @@ func (f *frameReader) frame(limit int) (fin bool, op byte, payload []byte, err e
 	} else if n > uint64(max(limit, 0)) {
 		return false, 0, nil, errMessageTooBig
 	}
-	payload = make([]byte, n)
-	if _, err := io.ReadFull(f.r, payload); err != nil {
-		return false, 0, nil, err
+	if n <= smallPayload {
+		payload = make([]byte, n)
+		if _, err := io.ReadFull(f.r, payload); err != nil {
+			return false, 0, nil, err
+		}
+	} else {
+		// Grown as the bytes arrive: a client that announces a long frame and sends it slowly
+		// makes the server hold what it sent, not what it announced.
+		var buf bytes.Buffer
+		if _, err := io.CopyN(&buf, f.r, int64(n)); err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return false, 0, nil, err
+		}
+		payload = buf.Bytes()
 	}
 	key := h[2+ext : 2+ext+4]
 	for i := range payload {
@@ -163,6 +177,9 @@ func (f *frameReader) frame(limit int) (fin bool, op byte, payload []byte, err e
 	}
 	return fin, op, payload, nil
 }
+
+// smallPayload is the longest payload read into a buffer of its announced size at once.
+const smallPayload = 512
 
 // validCloseCode reports whether a client may send code in a close frame (RFC 6455 7.4).
 func validCloseCode(code int) bool {

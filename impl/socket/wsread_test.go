@@ -73,6 +73,8 @@ func TestFrameReaderFollowsRFC6455(t *testing.T) {
 		{name: "text and binary messages", input: cat(maskedFrame(true, opText, []byte("40{}")), maskedFrame(true, opBinary, []byte{1, 2})),
 			msgs: []string{"text:40{}", "binary:\x01\x02"}},
 		{name: "a 16-bit length", input: maskedFrame(true, opText, []byte(long)), msgs: []string{"text:" + long}},
+		{name: "a message longer than a small read", input: maskedFrame(true, opBinary, []byte(strings.Repeat(long, 3))), msgs: []string{"binary:" + strings.Repeat(long, 3)}},
+		{name: "a long frame cut short", input: maskedFrame(true, opText, []byte(strings.Repeat(long, 3)))[:700], err: io.ErrUnexpectedEOF},
 		{name: "a fragmented message, a ping between its fragments", input: cat(maskedFrame(false, opText, []byte("4")),
 			maskedFrame(true, opPing, []byte("hi")), maskedFrame(false, opContinuation, []byte("0")), maskedFrame(true, opContinuation, []byte("{}"))),
 			msgs: []string{"text:40{}"}, answers: [][]byte{appendFrame(nil, ws.PongMessage, []byte("hi"))}},
@@ -221,4 +223,31 @@ func TestPolledSocketsHoldNoGoroutineAndLeaveNoEntry(t *testing.T) {
 			t.Fatalf("after the clients left: %d sessions, %d connections watched", s.Sessions(), pollerEntries(s.poller))
 		}
 	}
+}
+
+// FuzzFrameReader: whatever a client sends, the reader never panics, never returns a message
+// over the limit, and answers only with well-formed control frames.
+func FuzzFrameReader(f *testing.F) {
+	f.Add(maskedFrame(true, opText, []byte(`40{"token":"x"}`)))
+	f.Add(append(maskedFrame(false, opText, []byte("4")), maskedFrame(true, opContinuation, []byte("0"))...))
+	f.Add(maskedFrame(true, opPing, []byte("p")))
+	f.Add(maskedFrame(true, opClose, ws.FormatCloseMessage(1000, "")))
+	f.Add([]byte{0x81, 0x80 | 127, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4})
+	const limit = 256
+	f.Fuzz(func(t *testing.T, input []byte) {
+		fr := frameReader{r: bytes.NewReader(input), maxMessage: limit, control: func(b []byte) {
+			if len(b) < 2 || b[0]&0x70 != 0 || b[0]&0x0f < opClose || int(b[1]) != len(b)-2 {
+				t.Fatalf("malformed control answer %x", b)
+			}
+		}}
+		for {
+			_, p, err := fr.next()
+			if err != nil {
+				return
+			}
+			if len(p) > limit {
+				t.Fatalf("message of %d bytes, limit %d", len(p), limit)
+			}
+		}
+	})
 }

@@ -216,8 +216,10 @@ func (w *wsTransport) handle(data types.BufferInterface) {
 	<-done
 }
 
+// readError ends the connection after a read error: a close (the client's close frame, its end
+// of the connection, ours) or an error (as gorilla's reader reported them).
 func (w *wsTransport) readError(err error) {
-	if errors.Is(err, errPeerClosed) || errors.Is(err, net.ErrClosed) {
+	if errors.Is(err, errPeerClosed) || errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		w.conn.Emit("close")
 		return
 	}
