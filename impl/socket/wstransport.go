@@ -18,8 +18,9 @@ import (
 // wsTransport is the Engine.IO websocket transport of this server, in place of the library's
 // (registered through the engine options' transport set, the library's extension point; see
 // Server). It reads and writes websocket frames itself, straight to the connection (gorilla only
-// does the upgrade): a reader goroutine per connection (frameReader: no read buffer, a minimal
-// stack while it waits), and writes:
+// does the upgrade). It reads with no buffer (frameReader) and, on Linux, no goroutine while the
+// connection is idle: a short-lived one reads each message when the readPoller reports data (see
+// startReading). It writes:
 //
 //   - a frame is written at once with one non-blocking write(2) on the caller's goroutine; only
 //     when the kernel's send buffer is full does the rest wait in a queue for a writer goroutine,
@@ -129,13 +130,14 @@ func (w *wsTransport) startReading() {
 		if fd >= 0 {
 			w.fd = fd
 			w.fr = frameReader{r: w.nc, maxMessage: w.maxMessage, control: w.writeFrame}
+			w.polled.Store(true) // before watch: the first event may come before it returns
 			if w.poller.watch(fd, w) == nil {
-				w.polled.Store(true)
 				if w.isClosed() {
 					w.unwatch()
 				}
 				return
 			}
+			w.polled.Store(false)
 		}
 	}
 	go w.read()
