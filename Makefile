@@ -72,3 +72,4 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzVerify$$' -fuzztime=$(FUZZTIME) ./impl/auth
 	$(GO) test -run='^$$' -fuzz='^FuzzHostileRequests$$' -fuzztime=$(FUZZTIME) ./impl/api
 	$(GO) test -run='^$$' -fuzz='^FuzzGenerate$$' -fuzztime=$(FUZZTIME) ./cmd/asyncgen
+	$(GO) test -run='^$$' -fuzz='^FuzzFrameReader$$' -fuzztime=$(FUZZTIME) ./impl/socket

@@ -15,7 +15,7 @@ import (
 )
 
 // Limits bound what clients that never authenticate can make the server hold. Every Engine.IO
-// session (a handshake, before any Socket.IO CONNECT) costs two goroutines and ~14 KB until it
+// session (a handshake, before any Socket.IO CONNECT) costs a goroutine or two and ~14 KB until it
 // ends, so a session that has not connected within ConnectTimeout is closed at once, and each
 // client address may open only so many sessions and so many handshakes a minute.
 type Limits struct {

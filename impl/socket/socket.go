@@ -70,6 +70,7 @@ type Observer interface {
 // someone no longer entitled to it. Every event carries exactly its declared payload.
 type Server struct {
 	io     *sio.Server
+	poller *readPoller // nil: none (the library's websocket transport, or no epoll)
 	tokens Tokens
 	users  Users
 	log    *slog.Logger
@@ -113,7 +114,7 @@ func New(opts Options, tokens Tokens, users Users, log *slog.Logger) *Server {
 		}
 		return nil
 	})
-	o.SetMaxHttpBufferSize(16 << 10) // clients send nothing but the handshake
+	o.SetMaxHttpBufferSize(maxMessage) // clients send nothing but the handshake
 	if opts.PingInterval > 0 {
 		o.SetPingInterval(opts.PingInterval)
 	}
@@ -123,13 +124,18 @@ func New(opts Options, tokens Tokens, users Users, log *slog.Logger) *Server {
 	o.SetConnectTimeout(opts.Limits.ConnectTimeout)
 	// No connection state recovery (see Server): the library would replay the missed packets and
 	// rejoin the old rooms while it builds the socket, before any middleware authenticates it.
+	var poller *readPoller
 	if opts.OwnWebsocket {
-		o.SetTransports(types.NewSet[transports.TransportCtor](&transports.PollingBuilder{}, wsBuilder{})) // see wstransport.go
+		var err error
+		if poller, err = newReadPoller(); err != nil { // see readpoll_linux.go
+			log.Warn("websocket read poller unavailable: a reader goroutine per websocket", "err", err)
+		}
+		o.SetTransports(types.NewSet[transports.TransportCtor](&transports.PollingBuilder{}, wsBuilder{maxMessage: maxMessage, poller: poller})) // see wstransport.go
 	}
 	o.SetAdapter(fanoutAdapterBuilder{ownWS: opts.OwnWebsocket}) // see adapter.go
-	s := &Server{io: sio.NewServer(nil, o), tokens: tokens, users: users, log: log, obs: opts.Observer,
+	s := &Server{io: sio.NewServer(nil, o), poller: poller, tokens: tokens, users: users, log: log, obs: opts.Observer,
 		guard: newGuard(opts.Limits, opts.ClientIP, log), byUser: map[int64]map[*sio.Socket]struct{}{}}
-	s.handler = s.guard.wrap(sameOrigin(opts.FrontendURL, opts.RequestOrigin, detachOnUpgrade(s.io.ServeHandler(nil))))
+	s.handler = s.guard.wrap(sameOrigin(opts.FrontendURL, opts.RequestOrigin, detachOnUpgrade(s.engineHandler(opts))))
 	_ = s.io.Engine().On("connection", func(args ...any) {
 		if conn, ok := args[0].(engine.Socket); ok {
 			s.guard.opened(conn)
@@ -142,6 +148,15 @@ func New(opts Options, tokens Tokens, users Users, log *slog.Logger) *Server {
 		}
 	})
 	return s
+}
+
+// engineHandler is the engine's handler, behind our upgrader when websockets are ours.
+func (s *Server) engineHandler(opts Options) http.Handler {
+	h := s.io.ServeHandler(nil)
+	if !opts.OwnWebsocket {
+		return h
+	}
+	return newUpgrader(s.io.Engine(), opts.FrontendURL, h) // see upgrade.go
 }
 
 // Handler serves /socket.io/ (websocket and polling).
@@ -185,7 +200,10 @@ func (s *Server) authenticate(sock *sio.Socket, next func(*sio.ExtendedError)) {
 		s.log.Info("socket auth failed", append([]any{"reason", reason, "remote", remote}, attrs...)...)
 		next(sio.NewExtendedError("unauthorized", nil))
 	}
-	token, _ := sock.Handshake().Auth["token"].(string)
+	hs := sock.Handshake()
+	token, _ := hs.Auth["token"].(string)
+	// The socket's handshake is kept for its life: the token is not (nothing reads it again).
+	delete(hs.Auth, "token")
 	if token == "" {
 		deny("missing token")
 		return
@@ -391,7 +409,13 @@ func (s *Server) Close() {
 	case <-done:
 	case <-time.After(5 * time.Second):
 	}
+	if s.poller != nil {
+		s.poller.close()
+	}
 }
+
+// maxMessage is the longest message (websocket) or body (polling) a client may send.
+const maxMessage = 16 << 10
 
 // closeGrace is how long a connection whose socket the server disconnected stays open for its
 // DISCONNECT packet to reach the client.

@@ -17,8 +17,10 @@ import (
 
 // wsTransport is the Engine.IO websocket transport of this server, in place of the library's
 // (registered through the engine options' transport set, the library's extension point; see
-// Server). It reads like the library's (gorilla's reader, one goroutine per connection) but
-// writes websocket frames itself, straight to the connection:
+// Server). It reads and writes websocket frames itself, straight to the connection (gorilla only
+// does the upgrade). It reads with no buffer (frameReader) and, on Linux, no goroutine while the
+// connection is idle: a short-lived one reads each message when the readPoller reports data (see
+// startReading). It writes:
 //
 //   - a frame is written at once with one non-blocking write(2) on the caller's goroutine; only
 //     when the kernel's send buffer is full does the rest wait in a queue for a writer goroutine,
@@ -29,8 +31,8 @@ import (
 //   - the connection's writes are bounded: a client that does not read gets maxPendingBytes queued
 //     for it at most, then its connection is closed.
 //
-// All writes go through mu, gorilla's own writer is never used after the upgrade (its ping and
-// close handlers are replaced so that their answers take the same queue).
+// All writes go through mu, gorilla's own reader and writer are never used after the upgrade (the
+// answers to the client's pings and close frame take the same queue).
 type wsTransport struct {
 	transports.Transport
 
@@ -40,6 +42,12 @@ type wsTransport struct {
 	rawWrite    func(fd uintptr) bool
 	tw          tryWriteState // under mu
 	idleTimeout time.Duration
+	maxMessage  int         // the longest client message read
+	poller      *readPoller // nil: a reader goroutine per connection
+	fd          int         // the connection's descriptor, when polled
+	fr          frameReader // when polled
+	polled      atomic.Bool // the connection is watched by poller
+	reading     atomic.Bool // a reader runs (polled connections)
 
 	// direct is set once the engine socket uses this transport for its writes and has flushed what
 	// it held for it: from then on a broadcast frame may bypass the engine socket (see
@@ -58,14 +66,17 @@ type wsTransport struct {
 const maxPendingBytes = 1 << 20
 
 // wsBuilder is the transports.TransportCtor of wsTransport.
-type wsBuilder struct{}
+type wsBuilder struct {
+	maxMessage int         // the longest client message read (the engine's MaxHttpBufferSize)
+	poller     *readPoller // nil: a reader goroutine per connection
+}
 
 func (wsBuilder) Name() string          { return transports.WEBSOCKET }
 func (wsBuilder) HandlesUpgrades() bool { return true }
 func (wsBuilder) UpgradesTo() []string  { return nil }
 
-func (wsBuilder) New(ctx *types.HttpContext) transports.Transport {
-	w := &wsTransport{Transport: transports.MakeTransport()}
+func (b wsBuilder) New(ctx *types.HttpContext) transports.Transport {
+	w := &wsTransport{Transport: transports.MakeTransport(), maxMessage: b.maxMessage, poller: b.poller}
 	w.Prototype(w)
 	w.Construct(ctx)
 	return w
@@ -86,14 +97,6 @@ func (w *wsTransport) Construct(ctx *types.HttpContext) {
 	// client's UPGRADE packet (see OnData).
 	w.direct.Store(ctx.Query().Peek("sid") == "")
 
-	w.conn.SetPingHandler(func(data string) error {
-		w.writeFrame(appendFrame(nil, ws.PongMessage, []byte(data)))
-		return nil
-	})
-	w.conn.SetCloseHandler(func(code int, _ string) error {
-		w.writeFrame(appendFrame(nil, ws.CloseMessage, ws.FormatCloseMessage(code, "")))
-		return nil
-	})
 	_ = w.conn.On("error", func(errs ...any) {
 		err, _ := firstError(errs)
 		w.OnError("websocket error", err)
@@ -103,42 +106,102 @@ func (w *wsTransport) Construct(ctx *types.HttpContext) {
 	w.SetWritable(true)
 	w.SetPerMessageDeflate(nil)
 
-	transports.StartReader(w, ctx.TransportReadPermission(), w.read)
+	transports.StartReader(w, ctx.TransportReadPermission(), w.startReading)
 }
 
 func (w *wsTransport) Name() string          { return transports.WEBSOCKET }
 func (w *wsTransport) HandlesUpgrades() bool { return true }
 
-// read receives the client's messages until the connection ends.
+// startReading reads the client's messages once the engine permits it: on the poller's events
+// when there is one (no goroutine while the connection is idle), else on a reader goroutine of
+// its own. Either way the goroutine is a fresh one: the goroutine that waited for the permission
+// has grown its stack by then (4 KB), and a stack does not shrink back while it waits; a fresh
+// one keeps the runtime's 2 KB (BenchmarkIdleSocket). Without a descriptor (TLS) there is no
+// poller.
+//
+// A polled connection with nothing to read has no read waiting, so no read deadline: what
+// bounds a client that goes silent is the engine's heartbeat (a ping every PingInterval, the
+// connection closed PingTimeout after one is unanswered: 45 s by default), stricter than the
+// engine's idle timeout (120 s), which still bounds a message that has started to arrive.
+func (w *wsTransport) startReading() {
+	if w.poller != nil && w.raw != nil {
+		fd := -1
+		_ = w.raw.Control(func(f uintptr) { fd = int(f) })
+		if fd >= 0 {
+			w.fd = fd
+			w.fr = frameReader{r: w.nc, maxMessage: w.maxMessage, control: w.writeFrame}
+			w.polled.Store(true) // before watch: the first event may come before it returns
+			if w.poller.watch(fd, w) == nil {
+				if w.isClosed() {
+					w.unwatch()
+				}
+				return
+			}
+			w.polled.Store(false)
+		}
+	}
+	go w.read()
+}
+
+// readable reads one message of a polled connection, on a goroutine of its own, then re-arms
+// the poller (which reports at once a connection with more to read).
+func (w *wsTransport) readable() {
+	if w.isClosed() || !w.reading.CompareAndSwap(false, true) {
+		return
+	}
+	if w.idleTimeout > 0 {
+		_ = w.nc.SetReadDeadline(time.Now().Add(w.idleTimeout))
+	}
+	mt, payload, err := w.fr.next()
+	if err != nil {
+		w.unwatch()
+		w.readError(err)
+		if !w.isClosed() {
+			w.conn.Emit("close")
+		}
+		return
+	}
+	w.OnData(messageBuffer(mt, payload))
+	w.reading.Store(false)
+	if !w.isClosed() {
+		_ = w.poller.rearm(w.fd)
+	}
+}
+
+// unwatch stops the poller's reports, before the connection is closed.
+func (w *wsTransport) unwatch() {
+	if w.polled.CompareAndSwap(true, false) {
+		w.poller.forget(w.fd, w)
+	}
+}
+
+// messageBuffer is a client message as the engine's parser takes it.
+func messageBuffer(mt int, payload []byte) types.BufferInterface {
+	if mt == ws.BinaryMessage {
+		return types.NewBytesBuffer(payload)
+	}
+	return types.NewStringBuffer(payload)
+}
+
+// read receives the client's messages until the connection ends, straight from the connection
+// (frameReader): gorilla's reader is not used after the upgrade.
 func (w *wsTransport) read() {
 	defer func() {
 		if !w.isClosed() {
 			w.conn.Emit("close")
 		}
 	}()
+	fr := frameReader{r: w.nc, maxMessage: w.maxMessage, control: w.writeFrame}
 	for {
 		if w.idleTimeout > 0 {
-			_ = w.conn.SetReadDeadline(time.Now().Add(w.idleTimeout))
+			_ = w.nc.SetReadDeadline(time.Now().Add(w.idleTimeout))
 		}
-		mt, r, err := w.conn.NextReader()
+		mt, payload, err := fr.next()
 		if err != nil {
 			w.readError(err)
 			return
 		}
-		var data types.BufferInterface
-		switch mt {
-		case ws.BinaryMessage:
-			data = types.NewBytesBuffer(nil)
-		case ws.TextMessage:
-			data = types.NewStringBuffer(nil)
-		default:
-			continue
-		}
-		if _, err := data.ReadFrom(r); err != nil {
-			w.readError(err)
-			return
-		}
-		w.handle(data)
+		w.handle(messageBuffer(mt, payload))
 	}
 }
 
@@ -155,8 +218,10 @@ func (w *wsTransport) handle(data types.BufferInterface) {
 	<-done
 }
 
+// readError ends the connection after a read error: a close (the client's close frame, its end
+// of the connection, ours) or an error (as gorilla's reader reported them).
 func (w *wsTransport) readError(err error) {
-	if ws.IsUnexpectedCloseError(err) || errors.Is(err, net.ErrClosed) {
+	if errors.Is(err, errPeerClosed) || errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		w.conn.Emit("close")
 		return
 	}
@@ -328,6 +393,7 @@ func (w *wsTransport) fail(err error) {
 	}
 	w.failed = true
 	w.mu.Unlock()
+	w.unwatch()
 	_ = w.nc.Close()
 	go func() {
 		w.OnError("websocket write", err)
@@ -352,6 +418,7 @@ func (w *wsTransport) shut() {
 	w.closed = true
 	writing := w.writing
 	w.mu.Unlock()
+	w.unwatch()
 	if writing {
 		_ = w.nc.SetWriteDeadline(time.Now().Add(time.Second))
 		return

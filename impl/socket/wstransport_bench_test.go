@@ -81,8 +81,10 @@ func dialRaw(tb testing.TB, addr string) *rawClient {
 }
 
 // BenchmarkIdleSocket measures what an idle authenticated websocket socket holds on the server:
-// heap and goroutine stacks after a GC, and goroutines, per socket (the clients hold only their
-// TCP connection in this process; their share, ~1 KB, is in the figure).
+// heap and goroutine stacks after a GC (B/socket is their sum), and goroutines, per socket (the
+// clients hold only their TCP connection in this process; their share, ~1 KB, is in the figure).
+// IDLE_HEAP_PROFILE=file writes a heap profile of every allocation (go tool pprof
+// -sample_index=inuse_space), IDLE_GOROUTINE_PROFILE=file the goroutines' stacks.
 func BenchmarkIdleSocket(b *testing.B) {
 	for _, tr := range transportVariants {
 		b.Run("transport="+tr.name, func(b *testing.B) { benchIdle(b, tr.opts) })
@@ -91,6 +93,11 @@ func BenchmarkIdleSocket(b *testing.B) {
 
 func benchIdle(b *testing.B, opts Options) {
 	const n = 1000
+	if os.Getenv("IDLE_HEAP_PROFILE") != "" {
+		old := runtime.MemProfileRate
+		runtime.MemProfileRate = 1 // every allocation: the profile adds up to the socket's bytes
+		defer func() { runtime.MemProfileRate = old }()
+	}
 	for b.Loop() {
 		log := slog.New(slog.NewTextHandler(io.Discard, nil))
 		opts.FrontendURL = "http://localhost:5173"
@@ -119,8 +126,15 @@ func benchIdle(b *testing.B, opts Options) {
 				_ = f.Close()
 			}
 		}
+		if path := os.Getenv("IDLE_GOROUTINE_PROFILE"); path != "" {
+			if f, err := os.Create(path); err == nil {
+				_ = pprof.Lookup("goroutine").WriteTo(f, 1)
+				_ = f.Close()
+			}
+		}
 		heap := float64(after.HeapInuse) - float64(before.HeapInuse)
 		stack := float64(after.StackInuse) - float64(before.StackInuse)
+		b.ReportMetric((heap+stack)/n, "B/socket")
 		b.ReportMetric(heap/n, "heap-B/socket")
 		b.ReportMetric(stack/n, "stack-B/socket")
 		b.ReportMetric(float64(g1-g0)/n, "goroutines/socket")

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package socket
+
+func pollerEntries(*readPoller) int { return 0 }
