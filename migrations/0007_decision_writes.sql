@@ -1,4 +1,6 @@
 -- +goose Up
+-- What a decision writes, made lighter.
+--
 -- The search text of the requests moves out of contacts. A decision updates indexed columns of
 -- its contact (artisan_status, decided_at), so it is never a HOT update and every index of
 -- contacts gets an entry for the new row version: with the trigram index of 0004 on contacts,
@@ -26,11 +28,12 @@ $$;
 -- +goose StatementEnd
 CREATE TRIGGER request_search_insert AFTER INSERT ON contacts
     FOR EACH ROW WHEN (NEW.artisan_status <> 'none') EXECUTE FUNCTION request_search_write();
--- Fires only for an UPDATE that sets one of these columns (a decision sets artisan_status: its
--- WHEN is false, nothing runs), and writes only when the text changes or a contact becomes a request.
-CREATE TRIGGER request_search_update AFTER UPDATE OF prenom, nom, email, artisan_status ON contacts
-    FOR EACH ROW WHEN (NEW.artisan_status <> 'none' AND (OLD.artisan_status = 'none'
-        OR (OLD.prenom, OLD.nom, OLD.email) IS DISTINCT FROM (NEW.prenom, NEW.nom, NEW.email)))
+-- A contact becomes a request only when it registers (CreateContact); its names and email may be
+-- changed by an UPDATE that sets them, which rewrites its text. A decision sets none of these
+-- columns, so this trigger is not even considered for it.
+CREATE TRIGGER request_search_update AFTER UPDATE OF prenom, nom, email ON contacts
+    FOR EACH ROW WHEN (NEW.artisan_status <> 'none'
+        AND (OLD.prenom, OLD.nom, OLD.email) IS DISTINCT FROM (NEW.prenom, NEW.nom, NEW.email))
     EXECUTE FUNCTION request_search_write();
 
 INSERT INTO request_search (contact_id, search_text)
@@ -39,7 +42,21 @@ CREATE INDEX request_search_text_idx ON request_search USING gin (search_text gi
 DROP INDEX contacts_search_idx;
 ANALYZE request_search;
 
+-- The outbox trigger's WHEN (0006) called outbox_notify_due(), a SQL function: a trigger's WHEN is
+-- not planned, so the function was not inlined, and a SQL function not inlined is parsed, analysed
+-- and planned at each statement that calls it: at every decision. The WHEN now holds its
+-- expression, built-in functions only (the trigger function still calls outbox_notify_due() at
+-- commit, for the few rows that pass).
+DROP TRIGGER outbox_notify ON outbox;
+CREATE CONSTRAINT TRIGGER outbox_notify AFTER INSERT ON outbox DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW WHEN (abs((extract(epoch FROM clock_timestamp()) * 1000)::bigint
+                           - coalesce(pg_sequence_last_value('outbox_notified_at'), 0)) >= 10)
+    EXECUTE FUNCTION outbox_notify();
+
 -- +goose Down
+DROP TRIGGER outbox_notify ON outbox;
+CREATE CONSTRAINT TRIGGER outbox_notify AFTER INSERT ON outbox DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW WHEN (outbox_notify_due()) EXECUTE FUNCTION outbox_notify();
 CREATE INDEX contacts_search_idx ON contacts USING gin ((prenom || ' ' || nom || ' ' || email) gin_trgm_ops)
     WHERE artisan_status IN ('pending', 'approved', 'rejected');
 DROP TRIGGER request_search_update ON contacts;
