@@ -36,10 +36,12 @@ SELECT count(*) FROM contacts WHERE artisan_status = 'pending';
 -- the ILIKE pattern when one is given. The decider's columns are NULL (no decision yet).
 SELECT c.id, c.prenom, c.nom, c.email, c.type_compte, c.created_at, c.artisan_status,
        c.decided_at, c.decision_reason, c.decided_by, d.prenom AS decider_prenom, d.nom AS decider_nom
-FROM contacts c LEFT JOIN contacts d ON d.id = c.decided_by
+FROM contacts c
+LEFT JOIN request_search s ON s.contact_id = c.id AND sqlc.narg(pattern)::text IS NOT NULL
+LEFT JOIN contacts d ON d.id = c.decided_by
 WHERE c.artisan_status = 'pending'
   AND (c.created_at, c.id) < (@before_at::timestamptz, @before_id::bigint)
-  AND (sqlc.narg(pattern)::text IS NULL OR (c.prenom || ' ' || c.nom || ' ' || c.email) ILIKE sqlc.narg(pattern)::text)
+  AND (sqlc.narg(pattern)::text IS NULL OR s.search_text ILIKE sqlc.narg(pattern)::text)
 ORDER BY c.created_at DESC, c.id DESC
 LIMIT @max_rows;
 
@@ -48,10 +50,12 @@ LIMIT @max_rows;
 -- The decider's name is NULL when that contact was removed.
 SELECT c.id, c.prenom, c.nom, c.email, c.type_compte, c.created_at, c.artisan_status,
        c.decided_at, c.decision_reason, c.decided_by, d.prenom AS decider_prenom, d.nom AS decider_nom
-FROM contacts c LEFT JOIN contacts d ON d.id = c.decided_by
+FROM contacts c
+LEFT JOIN request_search s ON s.contact_id = c.id AND sqlc.narg(pattern)::text IS NOT NULL
+LEFT JOIN contacts d ON d.id = c.decided_by
 WHERE c.artisan_status IN ('pending', 'approved', 'rejected')
   AND (c.created_at, c.id) < (@before_at::timestamptz, @before_id::bigint)
-  AND (sqlc.narg(pattern)::text IS NULL OR (c.prenom || ' ' || c.nom || ' ' || c.email) ILIKE sqlc.narg(pattern)::text)
+  AND (sqlc.narg(pattern)::text IS NULL OR s.search_text ILIKE sqlc.narg(pattern)::text)
 ORDER BY c.created_at DESC, c.id DESC
 LIMIT @max_rows;
 
@@ -60,10 +64,12 @@ LIMIT @max_rows;
 -- decision first (ties: higher id first), after the keyset (before_at, before_id), like ListPendingPage.
 SELECT c.id, c.prenom, c.nom, c.email, c.type_compte, c.created_at, c.artisan_status,
        c.decided_at, c.decision_reason, c.decided_by, d.prenom AS decider_prenom, d.nom AS decider_nom
-FROM contacts c LEFT JOIN contacts d ON d.id = c.decided_by
+FROM contacts c
+LEFT JOIN request_search s ON s.contact_id = c.id AND sqlc.narg(pattern)::text IS NOT NULL
+LEFT JOIN contacts d ON d.id = c.decided_by
 WHERE c.artisan_status = @status AND c.artisan_status IN ('approved', 'rejected')
   AND (c.decided_at, c.id) < (@before_at::timestamptz, @before_id::bigint)
-  AND (sqlc.narg(pattern)::text IS NULL OR (c.prenom || ' ' || c.nom || ' ' || c.email) ILIKE sqlc.narg(pattern)::text)
+  AND (sqlc.narg(pattern)::text IS NULL OR s.search_text ILIKE sqlc.narg(pattern)::text)
 ORDER BY c.decided_at DESC, c.id DESC
 LIMIT @max_rows;
 
@@ -72,9 +78,10 @@ LIMIT @max_rows;
 -- it is NULL) and match the pattern when one is given.
 SELECT count(*)
 FROM contacts c
+LEFT JOIN request_search s ON s.contact_id = c.id AND sqlc.narg(pattern)::text IS NOT NULL
 WHERE c.artisan_status IN ('pending', 'approved', 'rejected')
   AND (sqlc.narg(status)::artisan_status IS NULL OR c.artisan_status = sqlc.narg(status)::artisan_status)
-  AND (sqlc.narg(pattern)::text IS NULL OR (c.prenom || ' ' || c.nom || ' ' || c.email) ILIKE sqlc.narg(pattern)::text);
+  AND (sqlc.narg(pattern)::text IS NULL OR s.search_text ILIKE sqlc.narg(pattern)::text);
 
 -- name: DecideRequest :one
 -- DecideRequest moves the pending request of contact id to approved or rejected and records its

@@ -26,20 +26,21 @@ func (q *Queries) CountPendingRequests(ctx context.Context) (int64, error) {
 const countRequests = `-- name: CountRequests :one
 SELECT count(*)
 FROM contacts c
+LEFT JOIN request_search s ON s.contact_id = c.id AND $1::text IS NOT NULL
 WHERE c.artisan_status IN ('pending', 'approved', 'rejected')
-  AND ($1::artisan_status IS NULL OR c.artisan_status = $1::artisan_status)
-  AND ($2::text IS NULL OR (c.prenom || ' ' || c.nom || ' ' || c.email) ILIKE $2::text)
+  AND ($2::artisan_status IS NULL OR c.artisan_status = $2::artisan_status)
+  AND ($1::text IS NULL OR s.search_text ILIKE $1::text)
 `
 
 type CountRequestsParams struct {
-	Status  *ArtisanStatus
 	Pattern *string
+	Status  *ArtisanStatus
 }
 
 // CountRequests returns how many requests have the status (every request, whatever its status, when
 // it is NULL) and match the pattern when one is given.
 func (q *Queries) CountRequests(ctx context.Context, arg CountRequestsParams) (int64, error) {
-	row := q.db.QueryRow(ctx, countRequests, arg.Status, arg.Pattern)
+	row := q.db.QueryRow(ctx, countRequests, arg.Pattern, arg.Status)
 	var count int64
 	err := row.Scan(&count)
 	return count, err
@@ -273,18 +274,20 @@ func (q *Queries) GetUser(ctx context.Context, id int64) (GetUserRow, error) {
 const listAllRequestsPage = `-- name: ListAllRequestsPage :many
 SELECT c.id, c.prenom, c.nom, c.email, c.type_compte, c.created_at, c.artisan_status,
        c.decided_at, c.decision_reason, c.decided_by, d.prenom AS decider_prenom, d.nom AS decider_nom
-FROM contacts c LEFT JOIN contacts d ON d.id = c.decided_by
+FROM contacts c
+LEFT JOIN request_search s ON s.contact_id = c.id AND $1::text IS NOT NULL
+LEFT JOIN contacts d ON d.id = c.decided_by
 WHERE c.artisan_status IN ('pending', 'approved', 'rejected')
-  AND (c.created_at, c.id) < ($1::timestamptz, $2::bigint)
-  AND ($3::text IS NULL OR (c.prenom || ' ' || c.nom || ' ' || c.email) ILIKE $3::text)
+  AND (c.created_at, c.id) < ($2::timestamptz, $3::bigint)
+  AND ($1::text IS NULL OR s.search_text ILIKE $1::text)
 ORDER BY c.created_at DESC, c.id DESC
 LIMIT $4
 `
 
 type ListAllRequestsPageParams struct {
+	Pattern  *string
 	BeforeAt time.Time
 	BeforeID int64
-	Pattern  *string
 	MaxRows  int32
 }
 
@@ -307,9 +310,9 @@ type ListAllRequestsPageRow struct {
 // The decider's name is NULL when that contact was removed.
 func (q *Queries) ListAllRequestsPage(ctx context.Context, arg ListAllRequestsPageParams) ([]ListAllRequestsPageRow, error) {
 	rows, err := q.db.Query(ctx, listAllRequestsPage,
+		arg.Pattern,
 		arg.BeforeAt,
 		arg.BeforeID,
-		arg.Pattern,
 		arg.MaxRows,
 	)
 	if err != nil {
@@ -346,19 +349,21 @@ func (q *Queries) ListAllRequestsPage(ctx context.Context, arg ListAllRequestsPa
 const listDecidedPage = `-- name: ListDecidedPage :many
 SELECT c.id, c.prenom, c.nom, c.email, c.type_compte, c.created_at, c.artisan_status,
        c.decided_at, c.decision_reason, c.decided_by, d.prenom AS decider_prenom, d.nom AS decider_nom
-FROM contacts c LEFT JOIN contacts d ON d.id = c.decided_by
-WHERE c.artisan_status = $1 AND c.artisan_status IN ('approved', 'rejected')
-  AND (c.decided_at, c.id) < ($2::timestamptz, $3::bigint)
-  AND ($4::text IS NULL OR (c.prenom || ' ' || c.nom || ' ' || c.email) ILIKE $4::text)
+FROM contacts c
+LEFT JOIN request_search s ON s.contact_id = c.id AND $1::text IS NOT NULL
+LEFT JOIN contacts d ON d.id = c.decided_by
+WHERE c.artisan_status = $2 AND c.artisan_status IN ('approved', 'rejected')
+  AND (c.decided_at, c.id) < ($3::timestamptz, $4::bigint)
+  AND ($1::text IS NULL OR s.search_text ILIKE $1::text)
 ORDER BY c.decided_at DESC, c.id DESC
 LIMIT $5
 `
 
 type ListDecidedPageParams struct {
+	Pattern  *string
 	Status   ArtisanStatus
 	BeforeAt time.Time
 	BeforeID int64
-	Pattern  *string
 	MaxRows  int32
 }
 
@@ -381,10 +386,10 @@ type ListDecidedPageRow struct {
 // decision first (ties: higher id first), after the keyset (before_at, before_id), like ListPendingPage.
 func (q *Queries) ListDecidedPage(ctx context.Context, arg ListDecidedPageParams) ([]ListDecidedPageRow, error) {
 	rows, err := q.db.Query(ctx, listDecidedPage,
+		arg.Pattern,
 		arg.Status,
 		arg.BeforeAt,
 		arg.BeforeID,
-		arg.Pattern,
 		arg.MaxRows,
 	)
 	if err != nil {
@@ -421,18 +426,20 @@ func (q *Queries) ListDecidedPage(ctx context.Context, arg ListDecidedPageParams
 const listPendingPage = `-- name: ListPendingPage :many
 SELECT c.id, c.prenom, c.nom, c.email, c.type_compte, c.created_at, c.artisan_status,
        c.decided_at, c.decision_reason, c.decided_by, d.prenom AS decider_prenom, d.nom AS decider_nom
-FROM contacts c LEFT JOIN contacts d ON d.id = c.decided_by
+FROM contacts c
+LEFT JOIN request_search s ON s.contact_id = c.id AND $1::text IS NOT NULL
+LEFT JOIN contacts d ON d.id = c.decided_by
 WHERE c.artisan_status = 'pending'
-  AND (c.created_at, c.id) < ($1::timestamptz, $2::bigint)
-  AND ($3::text IS NULL OR (c.prenom || ' ' || c.nom || ' ' || c.email) ILIKE $3::text)
+  AND (c.created_at, c.id) < ($2::timestamptz, $3::bigint)
+  AND ($1::text IS NULL OR s.search_text ILIKE $1::text)
 ORDER BY c.created_at DESC, c.id DESC
 LIMIT $4
 `
 
 type ListPendingPageParams struct {
+	Pattern  *string
 	BeforeAt time.Time
 	BeforeID int64
-	Pattern  *string
 	MaxRows  int32
 }
 
@@ -456,9 +463,9 @@ type ListPendingPageRow struct {
 // the ILIKE pattern when one is given. The decider's columns are NULL (no decision yet).
 func (q *Queries) ListPendingPage(ctx context.Context, arg ListPendingPageParams) ([]ListPendingPageRow, error) {
 	rows, err := q.db.Query(ctx, listPendingPage,
+		arg.Pattern,
 		arg.BeforeAt,
 		arg.BeforeID,
-		arg.Pattern,
 		arg.MaxRows,
 	)
 	if err != nil {

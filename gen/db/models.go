@@ -136,3 +136,8 @@ type RelayProgress struct {
 	UpdatedAt  time.Time
 	InProgress []int64
 }
+
+type RequestSearch struct {
+	ContactID  int64
+	SearchText string
+}

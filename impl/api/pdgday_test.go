@@ -203,27 +203,50 @@ func TestListSearch(t *testing.T) {
 	})
 }
 
-// TestListSearchUsesAnIndex: the search and the pages read through the indexes of migration 0004,
-// not a scan of every contact.
+// TestListSearchUsesAnIndex: the search reads through the trigram index of request_search (migration
+// 0007) and the pages through the keyset indexes of migration 0004, not a scan of every request. The
+// queries are those of queries/contacts.sql as planned for their values (the store plans each one
+// for its values): with a pattern, and without one (request_search is not read at all).
 func TestListSearchUsesAnIndex(t *testing.T) {
 	t.Parallel()
 	d := newDay(t, 1)
-	// Enough clients that a sequential scan costs more than the indexes.
-	if _, err := d.s.Pool.Exec(bg, `INSERT INTO contacts (prenom, nom, email, password_hash, type_compte)
-		SELECT 'Client', 'Nom' || g, 'c' || g || '@example.com', 'x', 'Client' FROM generate_series(1, 20000) g`); err != nil {
+	// Enough requests that a sequential scan costs more than the indexes, a third of them decided.
+	if _, err := d.s.Pool.Exec(bg, `INSERT INTO contacts (prenom, nom, email, password_hash, type_compte, demande_artisan, artisan_status)
+		SELECT 'Artisan', 'Nom' || g, 'r' || g || '@example.com', 'x', 'Artisan/Promoteur', TRUE, 'pending' FROM generate_series(1, 20000) g`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.s.Pool.Exec(bg, "ANALYZE contacts"); err != nil {
+	if _, err := d.s.Pool.Exec(bg, `UPDATE contacts SET artisan_status = 'approved', demande_artisan = FALSE, decided_at = now() - id * interval '1 s'
+		WHERE email LIKE 'r%@example.com' AND id % 3 = 0`); err != nil {
 		t.Fatal(err)
 	}
-	for name, q := range map[string]string{
-		"search": `SELECT id FROM contacts c WHERE c.artisan_status IN ('pending', 'approved', 'rejected')
-			AND (c.prenom || ' ' || c.nom || ' ' || c.email) ILIKE '%diallo%' ORDER BY created_at DESC, id DESC LIMIT 51`,
-		"history": `SELECT id FROM contacts c WHERE c.artisan_status = 'approved' AND c.artisan_status IN ('approved', 'rejected')
-			AND (c.decided_at, c.id) < (now(), 9223372036854775807) ORDER BY c.decided_at DESC, c.id DESC LIMIT 51`,
+	if _, err := d.s.Pool.Exec(bg, "ANALYZE contacts, request_search"); err != nil {
+		t.Fatal(err)
+	}
+	const (
+		from = `SELECT c.id FROM contacts c
+			LEFT JOIN request_search s ON s.contact_id = c.id AND %[1]s::text IS NOT NULL
+			LEFT JOIN contacts d ON d.id = c.decided_by `
+		search = ` AND (%[1]s::text IS NULL OR s.search_text ILIKE %[1]s::text) `
+		all    = from + `WHERE c.artisan_status IN ('pending', 'approved', 'rejected')
+			AND (c.created_at, c.id) < (now(), 9223372036854775807)` + search + `ORDER BY c.created_at DESC, c.id DESC LIMIT 51`
+		history = from + `WHERE c.artisan_status = 'approved' AND c.artisan_status IN ('approved', 'rejected')
+			AND (c.decided_at, c.id) < (now(), 9223372036854775807)` + search + `ORDER BY c.decided_at DESC, c.id DESC LIMIT 51`
+		count = `SELECT count(*) FROM contacts c
+			LEFT JOIN request_search s ON s.contact_id = c.id AND %[1]s::text IS NOT NULL
+			WHERE c.artisan_status IN ('pending', 'approved', 'rejected') AND c.artisan_status = 'approved'` + search
+	)
+	for _, tc := range []struct {
+		name, query, pattern string
+		uses, notUses        []string
+	}{
+		{"search", all, `'%diallo%'`, []string{"request_search_text_idx"}, nil},
+		{"search history", history, `'%diallo%'`, []string{"request_search_text_idx"}, nil},
+		{"search count", count, `'%diallo%'`, []string{"request_search_text_idx"}, nil},
+		{"page", all, "NULL", []string{"contacts_requests_idx"}, []string{"request_search"}},
+		{"history", history, "NULL", []string{"contacts_decided_idx"}, []string{"request_search"}},
 	} {
 		var plan strings.Builder
-		rows, err := d.s.Pool.Query(bg, "EXPLAIN "+q)
+		rows, err := d.s.Pool.Query(bg, "EXPLAIN "+fmt.Sprintf(tc.query, tc.pattern))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -235,8 +258,21 @@ func TestListSearchUsesAnIndex(t *testing.T) {
 			plan.WriteString(line + "\n")
 		}
 		rows.Close()
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
 		if strings.Contains(plan.String(), "Seq Scan") {
-			t.Errorf("%s: a sequential scan:\n%s", name, plan.String())
+			t.Errorf("%s: a sequential scan:\n%s", tc.name, plan.String())
+		}
+		for _, index := range tc.uses {
+			if !strings.Contains(plan.String(), index) {
+				t.Errorf("%s: %s not used:\n%s", tc.name, index, plan.String())
+			}
+		}
+		for _, table := range tc.notUses {
+			if strings.Contains(plan.String(), table) {
+				t.Errorf("%s: %s read:\n%s", tc.name, table, plan.String())
+			}
 		}
 	}
 }

@@ -63,3 +63,55 @@ func TestStoreUsers(t *testing.T) {
 		t.Fatalf("no such contact: %v", err)
 	}
 }
+
+// The search finds a request by its names and email as they are now: a change of them (by any
+// UPDATE that sets them) moves the request's search text with it, and a decision keeps it.
+func TestStoreSearchFollowsTheContact(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, testdb.New(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	st := store.New(pool)
+	req, err := st.Register(ctx, domain.NewContact{Prenom: "Amina", Nom: "Diallo", Email: "amina@example.com",
+		PasswordHash: "x", TypeCompte: domain.TypeArtisan})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := st.Register(ctx, domain.NewContact{Prenom: "Awa", Nom: "Diallo", Email: "awa@example.com",
+		PasswordHash: "x", TypeCompte: domain.TypeClient})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := func(search string) []int64 {
+		t.Helper()
+		page, err := st.Requests(ctx, domain.RequestQuery{Filter: domain.FilterAll, Search: search, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []int64
+		for _, r := range page.Requests {
+			ids = append(ids, r.ContactID)
+		}
+		if int64(len(ids)) != page.Total {
+			t.Errorf("%q: %d requests, total %d", search, len(ids), page.Total)
+		}
+		return ids
+	}
+	if got := found("diallo"); len(got) != 1 || got[0] != req.ID {
+		t.Fatalf("diallo: %v, want the request %d only (not the client %d)", got, req.ID, client.ID)
+	}
+	if _, err := pool.Exec(ctx, "UPDATE contacts SET nom = 'Sow', email = 'amina.sow@example.com' WHERE id = $1", req.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Approve(ctx, req.ID, client.ID); err != nil {
+		t.Fatal(err)
+	}
+	for search, want := range map[string]int{"diallo": 0, "amina@": 0, "amina sow": 1, "amina.sow@": 1} {
+		if got := found(search); len(got) != want {
+			t.Errorf("after the change, %q: %v, want %d", search, got, want)
+		}
+	}
+}
