@@ -14,8 +14,9 @@
 //
 // Wake-ups: commits that write events send NOTIFY outbox, at most one per NotifyInterval (the
 // trigger of migration 0006); after a notification the relay reads every BusyInterval (at once
-// on the next notification) for twice that interval and as long as it finds events, then polls while transactions it saw in progress
-// may still commit, at a growing interval up to PollInterval, its fallback.
+// on the next notification) for twice that interval and as long as it finds events, then polls
+// while transactions it saw in progress may still commit, at a growing interval up to
+// PollInterval, its fallback.
 //
 // Order: the events of one transaction are delivered together, in the order they were written.
 // Between transactions, the order is the order in which the relay's reads see them finished and,
@@ -354,11 +355,10 @@ func (r *Relay) untilSave(now time.Time) time.Duration {
 // commit notifies only when no notification was sent in the last NotifyInterval (migration
 // 0006), so after a notification (and after connecting) the relay keeps draining every
 // BusyInterval (at once on a notification) for twice that interval, and as long as its drains
-// deliver events: under load it reads at that pace whatever the number of commits, plus at most one
-// read per notification. Then, while transactions it saw in progress
-// may still commit (one may be a commit that skipped its NOTIFY, still flushing), it polls at a
-// growing interval, up to PollInterval. drained tells whether at least one drain succeeded on the
-// connection.
+// deliver events: under load it reads at that pace whatever the number of commits, plus at most
+// one read per notification. Then, while transactions it saw in progress may still commit (one
+// may be a commit that skipped its NOTIFY, still flushing), it polls at a growing interval, up to
+// PollInterval. drained tells whether at least one drain succeeded on the connection.
 func (r *Relay) listen(ctx context.Context, pos position) (_ position, drained bool, _ error) {
 	conn, err := r.pool.Acquire(ctx)
 	if err != nil {
