@@ -13,9 +13,10 @@
 // last save).
 //
 // Wake-ups: commits that write events send NOTIFY outbox, at most one per NotifyInterval (the
-// trigger of migration 0006); after a notification the relay reads every BusyInterval for twice
-// that interval and as long as it finds events, then polls while transactions it saw in progress
-// may still commit, at a growing interval up to PollInterval, its fallback.
+// trigger of migration 0006); after a notification the relay reads every BusyInterval (at once
+// on the next notification) for twice that interval and as long as it finds events, then polls
+// while transactions it saw in progress may still commit, at a growing interval up to
+// PollInterval, its fallback.
 //
 // Order: the events of one transaction are delivered together, in the order they were written.
 // Between transactions, the order is the order in which the relay's reads see them finished and,
@@ -80,8 +81,9 @@ type Options struct {
 	// PollInterval bounds the delay when a notification is missed (the fallback to LISTEN/NOTIFY).
 	PollInterval time.Duration
 	// BusyInterval is how soon the relay reads again after a read that delivered events or a
-	// notification, without waiting for one: while events keep coming it reads at this pace, each
-	// read taking every event committed since the previous one.
+	// notification, without waiting for one (a notification meanwhile makes it read at once):
+	// while events keep coming it reads at this pace, each read taking every event committed since
+	// the previous one.
 	BusyInterval time.Duration
 	// NotifyInterval is the interval within which commits send one notification (migration 0006:
 	// 10 ms); the relay keeps reading for twice this after each notification.
@@ -352,11 +354,11 @@ func (r *Relay) untilSave(now time.Time) time.Duration {
 // listen holds a connection with LISTEN outbox and drains after a notification or a poll. A
 // commit notifies only when no notification was sent in the last NotifyInterval (migration
 // 0006), so after a notification (and after connecting) the relay keeps draining every
-// BusyInterval for twice that interval, and as long as its drains deliver events: under load it
-// reads at that pace whatever the number of commits. Then, while transactions it saw in progress
-// may still commit (one may be a commit that skipped its NOTIFY, still flushing), it polls at a
-// growing interval, up to PollInterval. drained tells whether at least one drain succeeded on the
-// connection.
+// BusyInterval (at once on a notification) for twice that interval, and as long as its drains
+// deliver events: under load it reads at that pace whatever the number of commits, plus at most
+// one read per notification. Then, while transactions it saw in progress may still commit (one
+// may be a commit that skipped its NOTIFY, still flushing), it polls at a growing interval, up to
+// PollInterval. drained tells whether at least one drain succeeded on the connection.
 func (r *Relay) listen(ctx context.Context, pos position) (_ position, drained bool, _ error) {
 	conn, err := r.pool.Acquire(ctx)
 	if err != nil {
@@ -391,16 +393,13 @@ func (r *Relay) listen(ctx context.Context, pos position) (_ position, drained b
 		if err := r.saveDue(ctx, q, pos, now); err != nil {
 			return pos, drained, err
 		}
-		if n > 0 || now.Before(busyUntil) {
-			// Busy: read again soon, without waiting for a notification.
-			idleWait = r.opts.BusyInterval
-			if !sleep(ctx, r.opts.BusyInterval) {
-				return pos, drained, ctx.Err()
-			}
-			continue
-		}
 		wait := min(r.opts.PollInterval, r.untilSave(now))
-		if len(pos.waiting) > 0 && idleWait < r.opts.PollInterval {
+		if n > 0 || now.Before(busyUntil) {
+			// Busy: read again soon without waiting for a notification, or at once on one (a
+			// notification is sent at most every NotifyInterval: at most that many more reads).
+			idleWait = r.opts.BusyInterval
+			wait = r.opts.BusyInterval
+		} else if len(pos.waiting) > 0 && idleWait < r.opts.PollInterval {
 			wait = min(wait, idleWait)
 			idleWait *= 2
 		}

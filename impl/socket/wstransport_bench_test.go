@@ -3,6 +3,7 @@ package socket
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/artisan-notify/artisan-notify/gen/events"
 )
 
 // rawClient is an authenticated PDG socket held with nothing but its TCP connection: no
@@ -187,5 +190,39 @@ func TestSlowReaderIsCut(t *testing.T) {
 	_ = c.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if _, err := io.Copy(io.Discard, c.nc); err != nil {
 		t.Fatalf("connection not closed: %v", err)
+	}
+}
+
+// BenchmarkBroadcast measures the server's side of one broadcast to the PDG room of n sockets
+// on wsTransport: the clients hold only their TCP connections and read nothing during the run
+// (the kernel's buffers take the frames), so that every allocation counted is the server's.
+// allocs/op must not grow with n: a broadcast allocates per event, never per socket.
+func BenchmarkBroadcast(b *testing.B) {
+	for _, n := range []int{300, 600} {
+		b.Run(fmt.Sprintf("sockets=%d", n), func(b *testing.B) { benchBroadcast(b, n) })
+	}
+}
+
+func benchBroadcast(b *testing.B, n int) {
+	s, url := newBenchServerWith(b, Options{OwnWebsocket: true})
+	clients := make([]*rawClient, n)
+	for i := range clients {
+		clients[i] = dialRaw(b, strings.TrimPrefix(url, "http://"))
+	}
+	defer func() {
+		for _, c := range clients {
+			_ = c.nc.Close()
+		}
+	}()
+	waitJoined(b, s, n)
+	m, err := events.NewArtisanRequestApproved(events.ArtisanRequestApproved{ContactID: 42, NomComplet: "Amina Diallo", Email: "amina@example.com"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.Deliver(context.Background(), m); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
