@@ -29,7 +29,7 @@ sysdeps:
 
 ## test: the whole suite: Go unit and integration tests (-race), the socket.io-client suite, web unit and browser tests
 test: sysdeps deps build
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 	$(MAKE) test-web
 	$(MAKE) test-sdk
 

@@ -2,10 +2,12 @@
 package tests
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/artisan-notify/artisan-notify/impl/apptest"
 	"github.com/artisan-notify/artisan-notify/impl/proctest"
@@ -18,7 +20,12 @@ func TestSocketIOContract(t *testing.T) {
 		t.Fatal("tests/socket has no node_modules: run `npm ci --prefix tests/socket` (make test does)")
 	}
 	srv := proctest.Start(t, apptest.Env(testdb.New(t), "info"))
-	cmd := exec.Command("npm", "test", "--silent")
+	// Each test of the suite has 60 s (--test-timeout) and the runner exits when they are done,
+	// whatever a client left open (--test-force-exit); the whole suite gets 6 minutes.
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "npm", "test", "--silent")
+	cmd.WaitDelay = 5 * time.Second
 	cmd.Dir = "socket"
 	cmd.Env = append(os.Environ(),
 		"BASE_URL="+srv.URL,
@@ -31,6 +38,6 @@ func TestSocketIOContract(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	t.Logf("socket.io-client suite:\n%s", out)
 	if err != nil {
-		t.Fatalf("socket.io-client suite failed: %v", err)
+		t.Fatalf("socket.io-client suite failed: %v (context: %v)", err, ctx.Err())
 	}
 }
