@@ -252,7 +252,7 @@ func TestPruneUsesTheCreatedAtIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tracer := &sqlRecorder{}
+	tracer := &testdb.Statements{}
 	cfg.ConnConfig.Tracer = tracer
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -273,7 +273,7 @@ func TestPruneUsesTheCreatedAtIndex(t *testing.T) {
 	if err != nil || n != 5000 { // one batch of the 11200 old rows
 		t.Fatalf("pruned %d rows (%v), want a batch of 5000", n, err)
 	}
-	stmt := tracer.last("DELETE FROM outbox")
+	stmt := tracer.Last("DELETE FROM outbox")
 	if stmt == "" {
 		t.Fatal("the prune statement was not seen")
 	}
@@ -290,32 +290,6 @@ func TestPruneUsesTheCreatedAtIndex(t *testing.T) {
 	if !strings.Contains(plan, "outbox_created_at_idx") || strings.Contains(plan, "Seq Scan") {
 		t.Fatalf("the prune does not use outbox_created_at_idx:\n%s", plan)
 	}
-}
-
-// sqlRecorder remembers the SQL of the statements run.
-type sqlRecorder struct {
-	mu   sync.Mutex
-	stmt []string
-}
-
-func (s *sqlRecorder) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.stmt = append(s.stmt, data.SQL)
-	return ctx
-}
-
-func (s *sqlRecorder) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-
-func (s *sqlRecorder) last(contains string) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, q := range slices.Backward(s.stmt) {
-		if strings.Contains(q, contains) {
-			return q
-		}
-	}
-	return ""
 }
 
 // A relay that stops and starts again resumes where it stopped: events committed while it was

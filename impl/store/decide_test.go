@@ -278,34 +278,16 @@ func TestDecisionAndEventAreOneTransaction(t *testing.T) {
 	}
 }
 
-// statementLog records the SQL a pool's connections run.
-type statementLog struct {
-	mu   sync.Mutex
-	sqls []string
-}
-
-func (l *statementLog) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.sqls = append(l.sqls, data.SQL)
-	return ctx
-}
-
-func (l *statementLog) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-
-// names returns the sqlc names ("-- name: X") of the statements run since the last call, or the SQL
-// itself for unnamed ones.
-func (l *statementLog) names() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+// names returns the sqlc names ("-- name: X") of the statements log recorded since the last
+// call, or the SQL itself for unnamed ones.
+func names(log *testdb.Statements) []string {
 	var out []string
-	for _, s := range l.sqls {
+	for _, s := range log.Take() {
 		if rest, ok := strings.CutPrefix(s, "-- name: "); ok {
 			s = strings.Fields(rest)[0]
 		}
 		out = append(out, s)
 	}
-	l.sqls = nil
 	return out
 }
 
@@ -314,7 +296,7 @@ func (l *statementLog) names() []string {
 func TestDecisionIsOnePreparedStatement(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	log := &statementLog{}
+	log := &testdb.Statements{}
 	e := newDecideEnv(t, func(c *pgxpool.Config) {
 		c.MaxConns = 1
 		c.ConnConfig.Tracer = log
@@ -323,17 +305,17 @@ func TestDecisionIsOnePreparedStatement(t *testing.T) {
 		t.Fatalf("query exec mode %v, want the prepared statements' cache", mode)
 	}
 	applicant := e.register(t, domain.TypeArtisan)
-	log.names()
+	names(log)
 	if _, err := e.st.Approve(ctx, applicant.ID, e.a.ID); err != nil {
 		t.Fatal(err)
 	}
-	if got := log.names(); !slices.Equal(got, []string{"DecideRequest"}) {
+	if got := names(log); !slices.Equal(got, []string{"DecideRequest"}) {
 		t.Fatalf("an approval ran %q, want only DecideRequest", got)
 	}
 	if _, err := e.st.Reject(ctx, applicant.ID, e.a.ID, nil); !errors.Is(err, domain.ErrConflict) {
 		t.Fatal(err)
 	}
-	if got := log.names(); !slices.Equal(got, []string{"DecideRequest"}) {
+	if got := names(log); !slices.Equal(got, []string{"DecideRequest"}) {
 		t.Fatalf("a conflict ran %q, want only DecideRequest", got)
 	}
 	var prepared int
@@ -352,7 +334,7 @@ func TestDecisionIsOnePreparedStatement(t *testing.T) {
 func TestDecisionWaitingForTheRowLearnsTheOutcome(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	log := &statementLog{}
+	log := &testdb.Statements{}
 	e := newDecideEnv(t, func(c *pgxpool.Config) { c.ConnConfig.Tracer = log })
 	applicant := e.register(t, domain.TypeArtisan)
 	tx, err := e.pool.Begin(ctx)
@@ -365,7 +347,7 @@ func TestDecisionWaitingForTheRowLearnsTheOutcome(t *testing.T) {
 		decided_at = now() WHERE id = $1 RETURNING decided_at`, applicant.ID, e.b.ID).Scan(&decidedAt); err != nil {
 		t.Fatal(err)
 	}
-	log.names()
+	names(log)
 	done := make(chan error, 1)
 	go func() {
 		_, err := e.st.Reject(ctx, applicant.ID, e.a.ID, nil)
@@ -394,7 +376,7 @@ func TestDecisionWaitingForTheRowLearnsTheOutcome(t *testing.T) {
 		t.Fatalf("the waiting call got %v (%+v), want approved by %d at %v", err, taken.Decision, e.b.ID, decidedAt)
 	}
 	var ran []string
-	for _, n := range log.names() {
+	for _, n := range names(log) {
 		if n != "commit" && !strings.Contains(n, "pg_stat_activity") { // the test's own
 			ran = append(ran, n)
 		}
