@@ -30,19 +30,25 @@ import (
 type upgrader struct {
 	eng  engine.BaseServer
 	up   ws.Upgrader
+	keep []string // upgradeHeaders
 	next http.Handler
 }
 
-// upgradeHeaders are the request headers kept for a websocket handshake: the upgrade's own
-// (RFC 6455), Origin (the origin check; Socket.IO's handshake.xdomain) and X-Forwarded-For (the
-// client address behind a trusted proxy, logged when a handshake is refused).
-// The first four are removed after the upgrade.
-var upgradeHeaders = []string{"Connection", "Upgrade", "Sec-Websocket-Key", "Sec-Websocket-Version", "Origin", "X-Forwarded-For"}
+// upgradeHeaders returns the request headers kept for a websocket handshake: first the
+// upgrade's own (RFC 6455: the first upgradeOnly, removed after the upgrade), then Origin (the
+// origin check; Socket.IO's handshake.xdomain) and X-Forwarded-For (the client address behind a
+// trusted proxy, logged when a handshake is refused).
+func upgradeHeaders() []string {
+	return []string{"Connection", "Upgrade", "Sec-Websocket-Key", "Sec-Websocket-Version", "Origin", "X-Forwarded-For"}
+}
+
+// upgradeOnly is how many of upgradeHeaders serve only the upgrade.
+const upgradeOnly = 4
 
 // newUpgrader returns an upgrader for eng that accepts the browser origin frontend (and
 // clients without Origin, as the engine does); next serves every other request.
 func newUpgrader(eng engine.BaseServer, frontend string, next http.Handler) *upgrader {
-	return &upgrader{eng: eng, next: next, up: ws.Upgrader{
+	return &upgrader{eng: eng, next: next, keep: upgradeHeaders(), up: ws.Upgrader{
 		ReadBufferSize:  1, // gorilla's minimum (125 bytes): wsTransport reads the connection itself
 		WriteBufferPool: &sync.Pool{},
 		CheckOrigin: func(r *http.Request) bool {
@@ -59,7 +65,7 @@ func (u *upgrader) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		u.next.ServeHTTP(w, r)
 		return
 	}
-	ctx := types.NewHttpContext(w, withHeaders(r, upgradeHeaders))
+	ctx := types.NewHttpContext(w, withHeaders(r, u.keep))
 	eng := u.eng.Proto()
 	eng.ApplyMiddlewares(ctx, func(err error) {
 		if ctx.IsDone() || ctx.Context().Err() != nil {
@@ -93,7 +99,7 @@ func (u *upgrader) upgrade(ctx *types.HttpContext) {
 	code, t := u.eng.Proto().Handshake(transports.WEBSOCKET, ctx)
 	// The upgrade's own headers are of no use from now on; Socket.IO copies what is left into the
 	// socket's handshake when the client connects.
-	for _, k := range upgradeHeaders[:4] {
+	for _, k := range u.keep[:upgradeOnly] {
 		ctx.Headers().Remove(k)
 	}
 	if t == nil {
