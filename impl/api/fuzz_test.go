@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -40,6 +41,8 @@ func FuzzHostileRequests(f *testing.F) {
 		id   string
 	}{
 		{valid("fuzz@example.com"), "1"},
+		// the artisan's request approved, then rejected: a 409 with the decision (its own fields)
+		{[]byte(`{"reason":"Pièces manquantes"}`), strconv.FormatInt(artisan.User.ID, 10)},
 		{valid(artisan.User.Email), "0"}, // taken email
 		{[]byte(`{"email":"` + artisan.User.Email + `","password":"` + apptest.Password + `"}`), "-1"},
 		{[]byte(strings.Repeat(`{"prenom":`, 10_000) + strings.Repeat("}", 10_000)), "007"},
@@ -111,14 +114,27 @@ func checkAnswer(tb testing.TB, base, method, path, token string, body []byte) {
 	default:
 		var e struct {
 			Error struct {
-				Code    string `json:"code"`
-				Message string `json:"message"`
+				Code     string    `json:"code"`
+				Message  string    `json:"message"`
+				Decision *struct { // a 409 on a decided request: what was decided
+					ContactID int64  `json:"contact_id"`
+					Status    string `json:"status"`
+					DecidedBy *struct {
+						ID   int64  `json:"id"`
+						Name string `json:"name"`
+					} `json:"decided_by"`
+					DecidedAt string  `json:"decided_at"`
+					Reason    *string `json:"reason"`
+				} `json:"decision"`
 			} `json:"error"`
 		}
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&e); err != nil || e.Error.Message == "" {
 			tb.Fatalf("%s: %d without the contract's error shape (%v): %.300q", what, st, err, b)
+		}
+		if d := e.Error.Decision; d != nil && (st != 409 || d.ContactID <= 0 || (d.Status != "approved" && d.Status != "rejected") || d.DecidedAt == "") {
+			tb.Fatalf("%s: %d with a decision that is not the contract's: %.300q", what, st, b)
 		}
 		want, known := codeOfStatus[st]
 		if !known || e.Error.Code != want {
