@@ -1,6 +1,7 @@
 package socket
 
 import (
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -36,6 +37,8 @@ type fanoutAdapter struct {
 
 	nsp   sio.Namespace
 	ownWS bool // the engine's websocket transport is wsTransport
+	// workers is how many goroutines share a broadcast to a big room; 0: GOMAXPROCS.
+	workers int
 
 	// version changes after every change of a room's members; bigRooms caches the sockets of
 	// the big rooms (the PDG room) as of a version, so that a broadcast to one of them walks a
@@ -162,7 +165,11 @@ func (a *fanoutAdapter) Broadcast(packet *parser.Packet, opts *sio.BroadcastOpti
 		}
 		s.Client().WriteToEngine(encoded, wo)
 	}
-	a.each(opts, send)
+	workers := a.workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	a.each(opts, workers, send)
 }
 
 // writeDirect writes frame to s's connection when it is on wsTransport past its upgrade.
@@ -191,7 +198,11 @@ func directTransport(s *sio.Socket) *wsTransport {
 // of opts.Except, once per socket. No set of visited sockets is built: a socket of a later room
 // is skipped when an earlier room holds it (the later rooms are user rooms, a few sockets each).
 // fn gets the socket's wsTransport when the room cache knows it (see member), else nil.
-func (a *fanoutAdapter) each(opts *sio.BroadcastOptions, fn func(*sio.Socket, *wsTransport)) {
+//
+// A big room's sockets are split among up to workers goroutines (see inShards): fn must then be
+// safe to call concurrently for different sockets. each returns once fn has returned for every
+// socket, so a socket's calls of successive calls of each stay in order.
+func (a *fanoutAdapter) each(opts *sio.BroadcastOptions, workers int, fn func(*sio.Socket, *wsTransport)) {
 	var rooms []sio.Room
 	var except []*types.Set[sio.SocketId]
 	if opts != nil {
@@ -237,14 +248,14 @@ func (a *fanoutAdapter) each(opts *sio.BroadcastOptions, fn func(*sio.Socket, *w
 	for _, set := range sets {
 		if members := a.roomSockets(set.room); members != nil {
 			// A big room: its sockets without a lookup each.
-			for _, m := range members {
+			inShards(members, workers, func(m member) {
 				if len(except)+len(earlier) > 0 && skip(m.sock.Id(), except, earlier) {
-					continue
+					return
 				}
 				if m.sock.Connected() {
 					fn(m.sock, m.ws)
 				}
-			}
+			})
 		} else {
 			for _, id := range set.ids.Keys() {
 				visit(id, earlier)
@@ -252,6 +263,40 @@ func (a *fanoutAdapter) each(opts *sio.BroadcastOptions, fn func(*sio.Socket, *w
 		}
 		earlier = append(earlier, set.ids)
 	}
+}
+
+// minShard is the fewest sockets a goroutine of inShards takes: below, starting it costs more
+// than it saves.
+const minShard = 256
+
+// inShards calls fn for every member, the slice cut into up to workers contiguous shards that
+// run concurrently (the caller's goroutine takes the first), and returns when every call has
+// returned. A broadcast to a big room is its sockets' write(2) calls, most of their time in the
+// kernel: on one goroutine it keeps one core busy while the others may idle, and the last
+// socket gets the event a whole loop after the first. A socket is in one shard: its frames are
+// written by one goroutine, in order.
+func inShards(members []member, workers int, fn func(member)) {
+	workers = min(workers, len(members)/minShard)
+	if workers <= 1 {
+		for _, m := range members {
+			fn(m)
+		}
+		return
+	}
+	size := (len(members) + workers - 1) / workers
+	var wg sync.WaitGroup
+	for i := size; i < len(members); i += size {
+		shard := members[i:min(i+size, len(members))]
+		wg.Go(func() {
+			for _, m := range shard {
+				fn(m)
+			}
+		})
+	}
+	for _, m := range members[:size] {
+		fn(m)
+	}
+	wg.Wait()
 }
 
 // skip reports whether id is in one of except or earlier.

@@ -206,3 +206,48 @@ func testBigRoom(t *testing.T, opts Options) {
 	}
 	waitDeliveries(int64(3*n - gone))
 }
+
+// TestShardedBroadcastKeepsEachSocketsOrder: a broadcast to a room big enough to be split among
+// goroutines reaches every socket once per event, and each socket gets the events in the order
+// they were emitted.
+func TestShardedBroadcastKeepsEachSocketsOrder(t *testing.T) {
+	s, url := newBenchServerWith(t, Options{OwnWebsocket: true})
+	a, ok := s.io.Sockets().Adapter().(*fanoutAdapter)
+	if !ok {
+		t.Fatal("not the fan-out adapter")
+	}
+	a.workers = 3
+	const n, k = 3*minShard + 10, 5
+	clients := make([]*rawClient, n)
+	for i := range clients {
+		clients[i] = dialRaw(t, strings.TrimPrefix(url, "http://"))
+	}
+	defer func() {
+		for _, c := range clients {
+			_ = c.nc.Close()
+		}
+	}()
+	waitJoined(t, s, n)
+	// Events 1 to k, then k+1: the last tells that nothing came twice before it.
+	for id := range int64(k + 1) {
+		m, err := events.NewArtisanRequestApproved(events.ArtisanRequestApproved{ContactID: id + 1, NomComplet: "Amina Diallo", Email: "amina@example.com"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Deliver(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, c := range clients {
+		_ = c.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+		for want := 1; want <= k+1; want++ {
+			p, err := readServerFrame(c.br)
+			if err != nil {
+				t.Fatalf("socket %d, event %d: %v", i, want, err)
+			}
+			if prefix := fmt.Sprintf(`42["artisan-request:approved",{"contact_id":%d,`, want); !strings.HasPrefix(string(p), prefix) {
+				t.Fatalf("socket %d: got %s, want event %d", i, p, want)
+			}
+		}
+	}
+}

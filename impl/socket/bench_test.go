@@ -126,16 +126,32 @@ func BenchmarkDeliver(b *testing.B) {
 	}
 }
 
+// BenchmarkDeliverShards measures one event delivered to 2,000 PDG sockets by one goroutine
+// and by GOMAXPROCS of them (inShards), until the last socket has read it.
+func BenchmarkDeliverShards(b *testing.B) {
+	for _, w := range []int{1, 0} {
+		b.Run(fmt.Sprintf("workers=%d", w), func(b *testing.B) {
+			benchDeliverWith(b, Options{OwnWebsocket: true}, 2000, w)
+		})
+	}
+}
+
 // transportVariants are the websocket transports a benchmark compares: ours and the library's.
 var transportVariants = []struct {
 	name string
 	opts Options
 }{{"ours", Options{OwnWebsocket: true}}, {"library", Options{}}}
 
-func benchDeliver(b *testing.B, opts Options, n int) {
+func benchDeliver(b *testing.B, opts Options, n int) { benchDeliverWith(b, opts, n, 0) }
+
+// benchDeliverWith is benchDeliver with workers goroutines per broadcast (0: GOMAXPROCS).
+func benchDeliverWith(b *testing.B, opts Options, n, workers int) {
 	{
 		{
 			s, url := newBenchServerWith(b, opts)
+			if a, ok := s.io.Sockets().Adapter().(*fanoutAdapter); ok {
+				a.workers = workers
+			}
 			var got atomic.Int64
 			signal := make(chan struct{}, 1)
 			clients := dialPDG(b, url, n, &got, signal)
