@@ -218,16 +218,7 @@ func TestShardedBroadcastKeepsEachSocketsOrder(t *testing.T) {
 	}
 	a.workers = 3
 	const n, k = 3*minShard + 10, 5
-	clients := make([]*rawClient, n)
-	for i := range clients {
-		clients[i] = dialRaw(t, strings.TrimPrefix(url, "http://"))
-	}
-	defer func() {
-		for _, c := range clients {
-			_ = c.nc.Close()
-		}
-	}()
-	waitJoined(t, s, n)
+	clients := dialRawJoined(t, s, url, n)
 	// Events 1 to k, then k+1: the last tells that nothing came twice before it.
 	for id := range int64(k + 1) {
 		m, err := events.NewArtisanRequestApproved(events.ArtisanRequestApproved{ContactID: id + 1, NomComplet: "Amina Diallo", Email: "amina@example.com"})

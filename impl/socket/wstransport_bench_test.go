@@ -205,16 +205,7 @@ func BenchmarkBroadcast(b *testing.B) {
 
 func benchBroadcast(b *testing.B, n int) {
 	s, url := newBenchServerWith(b, Options{OwnWebsocket: true})
-	clients := make([]*rawClient, n)
-	for i := range clients {
-		clients[i] = dialRaw(b, strings.TrimPrefix(url, "http://"))
-	}
-	defer func() {
-		for _, c := range clients {
-			_ = c.nc.Close()
-		}
-	}()
-	waitJoined(b, s, n)
+	dialRawJoined(b, s, url, n)
 	m, err := events.NewArtisanRequestApproved(events.ArtisanRequestApproved{ContactID: 42, NomComplet: "Amina Diallo", Email: "amina@example.com"})
 	if err != nil {
 		b.Fatal(err)
@@ -225,4 +216,21 @@ func benchBroadcast(b *testing.B, n int) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// dialRawJoined dials n raw websocket clients to url, closed at the end of the test, and waits
+// until s has them all in the PDG room.
+func dialRawJoined(tb testing.TB, s *Server, url string, n int) []*rawClient {
+	tb.Helper()
+	clients := make([]*rawClient, n)
+	for i := range clients {
+		clients[i] = dialRaw(tb, strings.TrimPrefix(url, "http://"))
+	}
+	tb.Cleanup(func() {
+		for _, c := range clients {
+			_ = c.nc.Close()
+		}
+	})
+	waitJoined(tb, s, n)
+	return clients
 }

@@ -17,12 +17,7 @@ import (
 func TestStoreUsers(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, testdb.New(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	st := store.New(pool)
+	_, st := newStore(t)
 	registered, err := st.Register(ctx, domain.NewContact{Prenom: "Amina", Nom: "Diallo", Email: "amina@example.com",
 		PasswordHash: "x", TypeCompte: domain.TypeArtisan})
 	if err != nil {
@@ -69,12 +64,7 @@ func TestStoreUsers(t *testing.T) {
 func TestStoreSearchFollowsTheContact(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, testdb.New(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	st := store.New(pool)
+	pool, st := newStore(t)
 	req, err := st.Register(ctx, domain.NewContact{Prenom: "Amina", Nom: "Diallo", Email: "amina@example.com",
 		PasswordHash: "x", TypeCompte: domain.TypeArtisan})
 	if err != nil {
@@ -114,4 +104,15 @@ func TestStoreSearchFollowsTheContact(t *testing.T) {
 			t.Errorf("after the change, %q: %v, want %d", search, got, want)
 		}
 	}
+}
+
+// newStore returns a store on a fresh migrated database, and its pool.
+func newStore(t *testing.T) (*pgxpool.Pool, *store.Store) {
+	t.Helper()
+	pool, err := pgxpool.New(context.Background(), testdb.New(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool, store.New(pool)
 }
