@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useEffect, useLayoutEffect, useState } from "react";
 
 export const APP_TITLE = "Artisan Notify";
 
@@ -18,9 +18,13 @@ export function faviconSvg(dot: boolean): string {
   return `data:image/svg+xml,${encodeURIComponent(svg)}`;
 }
 
-/** Keeps the document's title and favicon telling the pending count, for a tab in the background. */
+/**
+ * Keeps the document's title and favicon telling the pending count, for a tab in the background.
+ * A layout effect, so that the title changes in the same commit as the badge: never one count in
+ * the bell and another in the tab.
+ */
 export function useTitleAndFavicon(count: number): void {
-  useEffect(() => {
+  useLayoutEffect(() => {
     document.title = titleWithCount(count);
     let link = document.querySelector<HTMLLinkElement>('link[rel="icon"]');
     if (!link) {
