@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"golang.org/x/crypto/argon2"
+	"golang.org/x/sync/semaphore"
 )
 
 // ErrMismatch is returned by Verify when the password does not match the hash.
@@ -37,6 +39,10 @@ var ErrBusy = errors.New("password hasher busy")
 // Limit bounds the memory that hashing takes: each argon2id call holds MemoryKiB of memory, so
 // Concurrent calls at most run at once, Queue more wait at most MaxWait for a turn, and the
 // others get ErrBusy at once. Zero fields take the defaults of DefaultLimit.
+//
+// A stored hash made with a larger memory cost than the hasher's (the cost was lowered since)
+// counts as that many calls, up to all of them: hashing memory stays at most Concurrent times
+// the configured cost, or one stored hash's own cost (at most 256 MiB) when that is larger.
 type Limit struct {
 	Concurrent int
 	Queue      int
@@ -58,8 +64,10 @@ type Passwords struct {
 	// dummy is a hash of a random password, verified when the account does not exist so that
 	// login costs the same for an unknown email as for a wrong password.
 	dummy string
-	// slots holds a token per running hash; queue a token per running or waiting hash.
-	slots   chan struct{}
+	// slots has a unit per concurrent hash of the configured cost; queue a token per running or
+	// waiting hash.
+	slots   *semaphore.Weighted
+	nslots  int64
 	queue   chan struct{}
 	maxWait time.Duration
 }
@@ -79,7 +87,10 @@ func NewPasswords(params Argon2Params, limit ...Limit) (*Passwords, error) {
 			l.MaxWait = limit[0].MaxWait
 		}
 	}
-	p := &Passwords{params: params, slots: make(chan struct{}, l.Concurrent),
+	if params.MemoryKiB < 8 {
+		return nil, fmt.Errorf("password hasher: memory cost %d KiB is below argon2's minimum of 8", params.MemoryKiB)
+	}
+	p := &Passwords{params: params, slots: semaphore.NewWeighted(int64(l.Concurrent)), nslots: int64(l.Concurrent),
 		queue: make(chan struct{}, l.Concurrent+l.Queue), maxWait: l.MaxWait}
 	random := make([]byte, 16)
 	if _, err := rand.Read(random); err != nil {
@@ -96,27 +107,33 @@ func NewPasswords(params Argon2Params, limit ...Limit) (*Passwords, error) {
 // Params returns the hashing parameters (for benchmarks and logs).
 func (p *Passwords) Params() Argon2Params { return p.params }
 
-// acquire waits for a hashing slot: at once when one is free, up to maxWait when the queue has
-// room, else ErrBusy. The caller calls the returned release when done.
-func (p *Passwords) acquire() (release func(), err error) {
+// weight is how many slots a hash of memKiB takes: one per configured cost it holds (rounded
+// up), at least one and at most all of them.
+func (p *Passwords) weight(memKiB uint32) int64 {
+	w := int64((uint64(memKiB) + uint64(p.params.MemoryKiB) - 1) / uint64(p.params.MemoryKiB))
+	return min(max(w, 1), p.nslots)
+}
+
+// acquire waits for the slots of a hash of memKiB: at once when they are free, up to maxWait
+// (in turn: a waiting heavy hash is not overtaken) when the queue has room, else ErrBusy. The
+// caller calls the returned release when done.
+func (p *Passwords) acquire(memKiB uint32) (release func(), err error) {
 	select {
 	case p.queue <- struct{}{}:
 	default:
 		return nil, ErrBusy
 	}
-	select {
-	case p.slots <- struct{}{}:
-	default:
-		timer := time.NewTimer(p.maxWait)
-		defer timer.Stop()
-		select {
-		case p.slots <- struct{}{}:
-		case <-timer.C:
+	w := p.weight(memKiB)
+	if !p.slots.TryAcquire(w) {
+		ctx, cancel := context.WithTimeout(context.Background(), p.maxWait)
+		err := p.slots.Acquire(ctx, w)
+		cancel()
+		if err != nil {
 			<-p.queue
 			return nil, ErrBusy
 		}
 	}
-	return func() { <-p.slots; <-p.queue }, nil
+	return func() { p.slots.Release(w); <-p.queue }, nil
 }
 
 // Hash returns the PHC-encoded argon2id hash of password.
@@ -125,7 +142,7 @@ func (p *Passwords) Hash(password string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("hash password: %w", err)
 	}
-	release, err := p.acquire()
+	release, err := p.acquire(p.params.MemoryKiB)
 	if err != nil {
 		return "", fmt.Errorf("hash password: %w", err)
 	}
@@ -135,6 +152,9 @@ func (p *Passwords) Hash(password string) (string, error) {
 		p.params.MemoryKiB, p.params.Iterations, p.params.Parallelism,
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
 }
+
+// maxSaltOrKey is the longest salt or key Verify reads from a stored hash.
+const maxSaltOrKey = 64
 
 // Verify returns nil if password matches the PHC-encoded hash, ErrMismatch if it does not,
 // and another error if the hash cannot be read.
@@ -152,7 +172,8 @@ func (p *Passwords) Verify(hash, password string) error {
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &par); err != nil {
 		return fmt.Errorf("verify password: bad parameters: %w", err)
 	}
-	// A corrupted hash must not panic argon2 or allocate without bound.
+	// A corrupted hash must not panic argon2 or allocate without bound: at most 256 MiB (and the
+	// hasher counts a hash by its memory), a salt and a key of at most 64 bytes.
 	if t < 1 || t > 16 || par < 1 || m < 8*uint32(par) || m > 1<<18 ||
 		parts[3] != fmt.Sprintf("m=%d,t=%d,p=%d", m, t, par) {
 		return fmt.Errorf("verify password: parameters out of range")
@@ -161,11 +182,14 @@ func (p *Passwords) Verify(hash, password string) error {
 	if err != nil {
 		return fmt.Errorf("verify password: bad salt: %w", err)
 	}
+	if len(salt) < 8 || len(salt) > maxSaltOrKey {
+		return fmt.Errorf("verify password: salt of %d bytes, want 8 to %d", len(salt), maxSaltOrKey)
+	}
 	want, err := base64.RawStdEncoding.DecodeString(parts[5])
-	if err != nil || len(want) == 0 {
+	if err != nil || len(want) < 16 || len(want) > maxSaltOrKey {
 		return fmt.Errorf("verify password: bad key")
 	}
-	release, err := p.acquire()
+	release, err := p.acquire(m)
 	if err != nil {
 		return fmt.Errorf("verify password: %w", err)
 	}

@@ -97,6 +97,14 @@ func TestPasswordCorruptedHash(t *testing.T) {
 		{"salt not base64", replace(4, "!!!")},
 		{"key not base64", replace(5, "!!!")},
 		{"key empty", replace(5, "")},
+		{"salt too short", replace(4, base64.RawStdEncoding.EncodeToString(make([]byte, 4)))},
+		{"salt too long", replace(4, base64.RawStdEncoding.EncodeToString(make([]byte, 65)))},
+		{"key too short", replace(5, base64.RawStdEncoding.EncodeToString(make([]byte, 8)))},
+		{"key of a megabyte", replace(5, base64.RawStdEncoding.EncodeToString(make([]byte, 1<<20)))},
+		{"memory over 256 MiB", replace(3, "m=262145,t=1,p=1")},
+		{"no iterations", replace(3, "m=64,t=0,p=1")},
+		{"no parallelism", replace(3, "m=64,t=1,p=0")},
+		{"parameters not canonical", replace(3, "m=064,t=1,p=1")},
 		{"a part missing", strings.Join(parts[:5], "$")},
 		{"an extra part", good + "$extra"},
 	} {
@@ -205,6 +213,35 @@ func TestPasswordConcurrencyIsBounded(t *testing.T) {
 				t.Errorf("%d served, %d busy; want 1 or 2 served and the rest ErrBusy", ok, busy)
 			}
 		})
+	}
+}
+
+func TestPasswordHeavyStoredHashCountsByItsMemory(t *testing.T) {
+	// The cost was lowered since some hashes were made: a stored hash of twice the memory takes
+	// both slots of a two-slot hasher, so two of them never run at once (which would hold twice
+	// the memory the limit was set for). Of 12 at once with a 1 ms wait, exactly one is served.
+	heavy := hash(t, newPasswords(t, slowArgon2), "correct horse battery")
+	half := slowArgon2
+	half.MemoryKiB /= 2
+	p, err := auth.NewPasswords(half, auth.Limit{Concurrent: 2, Queue: 1, MaxWait: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, busy := hashAll(t, p, 12, func() error { return p.Verify(heavy, "correct horse battery") }); ok != 1 || busy != 11 {
+		t.Errorf("%d served, %d busy; want one served at a time", ok, busy)
+	}
+	// hashes of the configured cost still run two at once
+	light := hash(t, p, "correct horse battery")
+	if ok, _ := hashAll(t, p, 12, func() error { return p.Verify(light, "correct horse battery") }); ok < 2 {
+		t.Errorf("%d served, want two at once", ok)
+	}
+	// a waiting heavy hash gets its turn, and still verifies
+	q, err := auth.NewPasswords(half, auth.Limit{Concurrent: 2, Queue: 10, MaxWait: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, busy := hashAll(t, q, 3, func() error { return q.Verify(heavy, "correct horse battery") }); ok != 3 || busy != 0 {
+		t.Errorf("%d served, %d busy; want all 3 served in turn", ok, busy)
 	}
 }
 
