@@ -630,6 +630,11 @@ func launch(t testing.TB, bin string, env []string, url string) *proc {
 			t.Fatalf("server exited at start (%v); log:\n%s", p.cmd.ProcessState, p.logs())
 		default:
 		}
+		// the answer must be this process's, not another's on the same port
+		if !proctest.Listens(p.cmd.Process.Pid, portOf(t, url)) {
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
 		if res, err := http.Get(url + "/readyz"); err == nil {
 			res.Body.Close()
 			if res.StatusCode == 200 {
@@ -640,6 +645,17 @@ func launch(t testing.TB, bin string, env []string, url string) *proc {
 	}
 	t.Fatalf("server not ready in 60 s; log:\n%s", p.logs())
 	return nil
+}
+
+// portOf returns the port of url (http://host:port).
+func portOf(t testing.TB, url string) int {
+	t.Helper()
+	i := strings.LastIndexByte(url, ':')
+	port, err := strconv.Atoi(strings.TrimRight(url[i+1:], "/"))
+	if i < 0 || err != nil {
+		t.Fatalf("no port in %q", url)
+	}
+	return port
 }
 
 func (p *proc) logs() string {

@@ -4,6 +4,7 @@ package proctest
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -83,32 +84,68 @@ type Server struct {
 	URL  string
 	Log  *bytes.Buffer
 
-	mu  sync.Mutex
-	cmd *exec.Cmd
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{} // closed when cmd has ended
 }
 
-// FreePort returns a TCP port free on loopback now.
+// handedOut are the ports FreePort returned in this test process: the kernel may give the same
+// free port to two calls in a row, and two tests running in parallel must not get the same one.
+// Package-level, as the ports are the process's.
+var (
+	handedOutMu sync.Mutex
+	handedOut   = map[int]bool{}
+)
+
+// FreePort returns a TCP port free on loopback now, never one it returned before in this
+// process. Another process may still take it before the caller binds it: Start retries then.
 func FreePort(tb testing.TB) int {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		handedOutMu.Lock()
+		fresh := !handedOut[port]
+		handedOut[port] = true
+		handedOutMu.Unlock()
+		if fresh {
+			return port
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	tb.Fatal("no port free on loopback that was not handed out before")
+	return 0
 }
 
-// Start starts the server with env on a free port and waits until /readyz answers.
+// errAddrInUse is what start returns when the process could not bind its port.
+var errAddrInUse = errors.New("the port is already in use")
+
+// Start starts the server with env on a free port and waits until it listens and /readyz
+// answers. When its port was taken in between (by another process), it starts again on another.
 // It is killed when the test ends.
 func Start(tb testing.TB, env map[string]string) *Server {
 	tb.Helper()
-	s := &Server{Bin: Binary(tb), Port: FreePort(tb), Log: &bytes.Buffer{}}
+	s := &Server{Bin: Binary(tb), Log: &bytes.Buffer{}}
 	for k, v := range env {
 		s.Env = append(s.Env, k+"="+v)
 	}
-	s.URL = "http://127.0.0.1:" + strconv.Itoa(s.Port)
-	s.Env = append(s.Env, "PORT="+strconv.Itoa(s.Port))
-	s.Restart(tb)
+	s.Env = append(s.Env, "PORT=")
+	var err error
+	for range 5 {
+		s.Port = FreePort(tb)
+		s.URL = "http://127.0.0.1:" + strconv.Itoa(s.Port)
+		s.Env[len(s.Env)-1] = "PORT=" + strconv.Itoa(s.Port)
+		if err = s.start(); !errors.Is(err, errAddrInUse) {
+			break
+		}
+		tb.Logf("port %d was taken before the server bound it; trying another", s.Port)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
 	tb.Cleanup(func() {
 		s.Stop(tb, syscall.SIGTERM)
 		if tb.Failed() {
@@ -121,43 +158,70 @@ func Start(tb testing.TB, env map[string]string) *Server {
 // Restart starts the process again (after Stop), on the same port.
 func (s *Server) Restart(tb testing.TB) {
 	tb.Helper()
+	if err := s.start(); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// start starts the process and waits until it is ready: it holds the listening socket of its
+// port (so a /readyz answer is its own, not another process's on the same port) and /readyz
+// answers 200.
+// errAddrInUse when it ended because its port was taken.
+func (s *Server) start() error {
 	cmd := exec.Command(s.Bin)
 	cmd.Env = append(os.Environ(), s.Env...)
 	w := &lockedWriter{s: s}
 	cmd.Stdout, cmd.Stderr = w, w
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
 	s.mu.Lock()
-	s.cmd = cmd
+	from := s.Log.Len()
+	s.mu.Unlock()
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", s.Bin, err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	s.mu.Lock()
+	s.cmd, s.done = cmd, done
 	s.mu.Unlock()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		res, err := http.Get(s.URL + "/readyz")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == 200 {
-				return
+		select {
+		case <-done:
+			s.mu.Lock()
+			s.cmd = nil
+			s.mu.Unlock()
+			log := s.Logs()[from:]
+			if strings.Contains(log, "address already in use") {
+				return fmt.Errorf("server on port %d: %w; log:\n%s", s.Port, errAddrInUse, log)
+			}
+			return fmt.Errorf("server ended before it was ready (%v); log:\n%s", cmd.ProcessState, log)
+		default:
+		}
+		if Listens(cmd.Process.Pid, s.Port) {
+			res, err := http.Get(s.URL + "/readyz")
+			if err == nil {
+				res.Body.Close()
+				if res.StatusCode == 200 {
+					return nil
+				}
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	tb.Fatalf("server did not become ready in 60 s; log:\n%s", s.Logs())
+	return fmt.Errorf("server did not become ready in 60 s; log:\n%s", s.Logs())
 }
 
 // Stop sends sig (SIGKILL for a crash) and waits for the process to end.
 func (s *Server) Stop(tb testing.TB, sig syscall.Signal) {
 	tb.Helper()
 	s.mu.Lock()
-	cmd := s.cmd
+	cmd, done := s.cmd, s.done
 	s.cmd = nil
 	s.mu.Unlock()
 	if cmd == nil {
 		return
 	}
 	_ = cmd.Process.Signal(sig)
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(30 * time.Second):
@@ -189,6 +253,47 @@ func (s *Server) Command(args ...string) string {
 		b.WriteString(" " + a)
 	}
 	return "env " + b.String()
+}
+
+// Listens reports whether process pid holds a socket listening on TCP port: one of its file
+// descriptors is a socket whose inode /proc/net/tcp or tcp6 lists as listening on the port. Where
+// there is no /proc, it reports true (the process is alive: the caller saw it had not ended).
+func Listens(pid, port int) bool {
+	inodes := map[string]bool{}
+	proc := false
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		proc = true
+		// sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			fields := strings.Fields(line)
+			if len(fields) < 10 || fields[3] != "0A" { // 0A: LISTEN
+				continue
+			}
+			if i := strings.LastIndexByte(fields[1], ':'); i >= 0 {
+				if p, err := strconv.ParseUint(fields[1][i+1:], 16, 16); err == nil && int(p) == port {
+					inodes["socket:["+fields[9]+"]"] = true
+				}
+			}
+		}
+	}
+	if !proc {
+		return true
+	}
+	dir := "/proc/" + strconv.Itoa(pid) + "/fd"
+	fds, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, fd := range fds {
+		if link, err := os.Readlink(dir + "/" + fd.Name()); err == nil && inodes[link] {
+			return true
+		}
+	}
+	return false
 }
 
 type lockedWriter struct{ s *Server }
