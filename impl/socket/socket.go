@@ -51,7 +51,9 @@ type Options struct {
 	Limits Limits
 	// Observer, when set, is told of each event emitted.
 	Observer Observer
-	// OwnWebsocket serves websockets with our transport (wsTransport) instead of the library's.
+	// OwnWebsocket serves websockets with our own Engine.IO sessions (wsSession, for sessions
+	// that start on a websocket) and transport (wsTransport, for upgrades from polling) instead
+	// of the library's.
 	// Opt-in for now: answering at once, it makes the Go Socket.IO client's connect race (see
 	// wsTransport.Send) more frequent than the library's transport does.
 	OwnWebsocket bool
@@ -70,7 +72,9 @@ type Observer interface {
 // someone no longer entitled to it. Every event carries exactly its declared payload.
 type Server struct {
 	io     *sio.Server
-	poller *readPoller // nil: none (the library's websocket transport, or no epoll)
+	poller *readPoller  // nil: none (the library's websocket transport, or no epoll)
+	timers *timers      // the process's timers: heartbeats of our sessions, connect timeouts, token expiries
+	host   *sessionHost // nil: every session is the engine's (the library's websocket transport)
 	tokens Tokens
 	users  Users
 	log    *slog.Logger
@@ -133,8 +137,9 @@ func New(opts Options, tokens Tokens, users Users, log *slog.Logger) *Server {
 		o.SetTransports(types.NewSet[transports.TransportCtor](&transports.PollingBuilder{}, wsBuilder{maxMessage: maxMessage, poller: poller})) // see wstransport.go
 	}
 	o.SetAdapter(fanoutAdapterBuilder{ownWS: opts.OwnWebsocket}) // see adapter.go
-	s := &Server{io: sio.NewServer(nil, o), poller: poller, tokens: tokens, users: users, log: log, obs: opts.Observer,
-		guard: newGuard(opts.Limits, opts.ClientIP, log), byUser: map[int64]map[*sio.Socket]struct{}{}}
+	ts := newTimers()
+	s := &Server{io: sio.NewServer(nil, o), poller: poller, timers: ts, tokens: tokens, users: users, log: log, obs: opts.Observer,
+		guard: newGuard(opts.Limits, opts.ClientIP, log, ts), byUser: map[int64]map[*sio.Socket]struct{}{}}
 	s.handler = s.guard.wrap(sameOrigin(opts.FrontendURL, opts.RequestOrigin, detachOnUpgrade(s.engineHandler(opts))))
 	_ = s.io.Engine().On("connection", func(args ...any) {
 		if conn, ok := args[0].(engine.Socket); ok {
@@ -156,7 +161,8 @@ func (s *Server) engineHandler(opts Options) http.Handler {
 	if !opts.OwnWebsocket {
 		return h
 	}
-	return newUpgrader(s.io.Engine(), opts.FrontendURL, h) // see upgrade.go
+	s.host = newSessionHost(s.io.Engine(), s.timers, s.poller)     // the engine exists once ServeHandler made it
+	return newUpgrader(s.io.Engine(), s.host, opts.FrontendURL, h) // see upgrade.go
 }
 
 // Handler serves /socket.io/ (websocket and polling).
@@ -202,8 +208,9 @@ func (s *Server) authenticate(sock *sio.Socket, next func(*sio.ExtendedError)) {
 	}
 	hs := sock.Handshake()
 	token, _ := hs.Auth["token"].(string)
-	// The socket's handshake is kept for its life: the token is not (nothing reads it again).
-	delete(hs.Auth, "token")
+	// The socket's handshake is kept for its life: its auth payload is not (nothing reads it
+	// again): neither the token nor whatever else a client put in it (up to maxMessage).
+	hs.Auth = nil
 	if token == "" {
 		deny("missing token")
 		return
@@ -230,6 +237,9 @@ func (s *Server) authenticate(sock *sio.Socket, next func(*sio.ExtendedError)) {
 	}
 	sock.SetData(&connData{user: u, expiresAt: claims.ExpiresAt})
 	s.guard.connected(sock.Conn().Id())
+	if sess, ok := sock.Conn().(*wsSession); ok {
+		sess.connected() // the socket has its handshake: the request is of no use from now on
+	}
 	// Join the rooms here, before the library answers CONNECT: a client that has its answer is
 	// in its rooms, so an event emitted from then on reaches it.
 	sock.Join(sio.Room(events.UserRoom(u.ID)))
@@ -248,15 +258,18 @@ func (s *Server) onConnection(sock *sio.Socket) {
 	u := data.user // rooms were joined by authenticate
 	// The socket ends with its token; its connection ends with it (one namespace: the
 	// connection's last socket).
-	timer := time.AfterFunc(time.Until(data.expiresAt), func() {
-		s.log.Info("socket token expired", "contact_id", u.ID, "sid", sock.Id())
-		sock.Disconnect(false)
-	})
+	expiry := &timer{i: -1, f: func() { // on the timers goroutine: the rest on a goroutine of its own
+		go func() {
+			s.log.Info("socket token expired", "contact_id", u.ID, "sid", sock.Id())
+			sock.Disconnect(false)
+		}()
+	}}
+	s.timers.schedule(expiry, time.Until(data.expiresAt))
 	// Listen first, then check: a disconnect that came before the listener is not missed.
 	var once sync.Once
 	gone := func(args ...any) {
 		once.Do(func() {
-			timer.Stop()
+			s.timers.stop(expiry)
 			s.track(u.ID, sock, false)
 			// One namespace: a socket is its connection's last, so the connection ends with it
 			// instead of lingering, pinging, for a client that does not close it.
@@ -412,6 +425,7 @@ func (s *Server) Close() {
 	if s.poller != nil {
 		s.poller.close()
 	}
+	s.timers.close()
 }
 
 // maxMessage is the longest message (websocket) or body (polling) a client may send.
