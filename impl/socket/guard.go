@@ -73,6 +73,12 @@ func (g *guard) wrap(next http.Handler) http.Handler {
 			return
 		}
 		ip := g.clientIP(r)
+		if len(r.URL.RawQuery) > maxHandshakeQuery {
+			// The session keeps its handshake's query for its life (the Socket.IO handshake).
+			g.log.Info("socket handshake refused", "reason", "query too long", "remote", ip, "length", len(r.URL.RawQuery))
+			refuse(w, http.StatusBadRequest, 0, "invalid_request", "Requête de connexion invalide.")
+			return
+		}
 		if g.limits.Handshakes != nil {
 			if ok, wait := g.limits.Handshakes.Allow("handshake:" + ip); !ok {
 				g.log.Info("socket handshake refused", "reason", "handshake rate", "remote", ip)
@@ -93,10 +99,16 @@ func (g *guard) wrap(next http.Handler) http.Handler {
 	})
 }
 
+// maxHandshakeQuery bounds the query of a handshake, which its session keeps for its life: the
+// clients send EIO, transport and a cache-busting t (a few dozen bytes).
+const maxHandshakeQuery = 512
+
 // refuse answers a refused handshake in the contract's error shape.
 func refuse(w http.ResponseWriter, status int, wait time.Duration, code, msg string) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(max(wait, time.Second).Seconds()))))
+	if status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(max(wait, time.Second).Seconds()))))
+	}
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": msg}})
 }

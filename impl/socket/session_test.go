@@ -215,3 +215,30 @@ func pollGet(t *testing.T, url string) (int, string, error) {
 	_, _ = b.ReadFrom(resp.Body)
 	return resp.StatusCode, b.String(), nil
 }
+
+// TestHostileHandshakeCannotMakeSessionHoldMore: what a session keeps for its life from its
+// handshake is bounded: a long query is refused (400, the contract's error), a padded
+// X-Forwarded-For is not kept, and the auth payload (token and anything else) is not kept.
+func TestHostileHandshakeCannotMakeSessionHoldMore(t *testing.T) {
+	s, addr := newHeartbeatServer(t, time.Minute, time.Minute)
+	long := strings.Repeat("x", 2000)
+	for _, transport := range []string{"polling", "websocket"} {
+		status, body, _ := pollGet(t, "http://"+addr+"/socket.io/?EIO=4&transport="+transport+"&junk="+long)
+		if status != http.StatusBadRequest || !strings.Contains(body, `"invalid_request"`) {
+			t.Fatalf("%s handshake with a 2 KB query: %d %s, want 400 invalid_request", transport, status, body)
+		}
+	}
+	c := dialRawWith(t, addr, "X-Forwarded-For: "+strings.Repeat("1.2.3.4, ", 100)+"5.6.7.8\r\n", `40{"token":"pdg","junk":"`+long+`"}`)
+	defer c.nc.Close()
+	waitJoined(t, s, 1)
+	hs := s.socketsOf(1)[0].Handshake()
+	if _, ok := hs.Headers["X-Forwarded-For"]; ok {
+		t.Fatalf("a 900-byte X-Forwarded-For is kept: %v", hs.Headers)
+	}
+	if hs.Auth != nil {
+		t.Fatalf("the auth payload is kept: %d keys", len(hs.Auth))
+	}
+	if s.Sessions() != 1 {
+		t.Fatalf("%d sessions, want 1 (the refused handshakes hold none)", s.Sessions())
+	}
+}

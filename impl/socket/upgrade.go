@@ -161,12 +161,25 @@ func errorMessage(code *types.CodeMessage, errCtx map[string]any) string {
 	return code.Message
 }
 
+// maxKeptHeader bounds a header kept for a session's life (Socket.IO's handshake copies them): a
+// longer one (an X-Forwarded-For a client padded) is not kept.
+const maxKeptHeader = 256
+
+func headerLen(v []string) int {
+	n := 0
+	for _, s := range v {
+		n += len(s)
+	}
+	return n
+}
+
 // withHeaders returns a shallow copy of r with only the headers named in keep (canonical
 // names); r itself is not changed.
 func withHeaders(r *http.Request, keep []string) *http.Request {
 	h := make(http.Header, len(keep))
 	for _, k := range keep {
-		if v, ok := r.Header[k]; ok {
+		// Origin is never dropped (the origin checks read it; one that is not the frontend's is refused).
+		if v, ok := r.Header[k]; ok && (k == "Origin" || headerLen(v) <= maxKeptHeader) {
 			h[k] = v
 		}
 	}
