@@ -76,7 +76,7 @@ func TestSilentClientClosedByHeartbeat(t *testing.T) {
 			break
 		}
 	}
-	if d := time.Since(start); d > interval+timeout+300*time.Millisecond {
+	if d := time.Since(start); d > interval+timeout+time.Second { // the slack: a loaded machine
 		t.Fatalf("closed after %v, want within %v", d, interval+timeout)
 	}
 	waitFor(t, 5*time.Second, func() bool { return heldNothing(s) }, func() string { return heldString(s) })
@@ -88,7 +88,7 @@ func TestSilentClientClosedByHeartbeat(t *testing.T) {
 // TestAnsweringClientStaysConnected: a client that answers every ping stays connected for many
 // heartbeats, and gets a broadcast at the end.
 func TestAnsweringClientStaysConnected(t *testing.T) {
-	const interval, timeout = 100 * time.Millisecond, 100 * time.Millisecond
+	const interval, timeout = 100 * time.Millisecond, time.Second // a pong late on a loaded machine is not a failure here
 	s, addr := newHeartbeatServer(t, interval, timeout)
 	c := dialRaw(t, addr)
 	defer c.nc.Close()
