@@ -2,7 +2,10 @@ package socket
 
 import (
 	"bytes"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strconv"
 	"strings"
@@ -241,4 +244,37 @@ func TestHostileHandshakeCannotMakeSessionHoldMore(t *testing.T) {
 	if s.Sessions() != 1 {
 		t.Fatalf("%d sessions, want 1 (the refused handshakes hold none)", s.Sessions())
 	}
+}
+
+// TestCloseEndsEverySession: closing the server ends every websocket session (the engine's
+// Close reaches ours through its table), and leaves no goroutine behind: not the poller's, not
+// the timers'.
+func TestCloseEndsEverySession(t *testing.T) {
+	runtime.GC()
+	g0 := runtime.NumGoroutine()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	s := New(Options{FrontendURL: "http://localhost:5173", OwnWebsocket: true}, fakeAuth{}, fakeAuth{}, log)
+	hs := httptest.NewServer(s.Handler())
+	defer hs.Close()
+	clients := dialRawJoined(t, s, hs.URL, 5)
+	s.Close()
+	for i, c := range clients {
+		_ = c.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		for {
+			if _, err := readServerFrame(c.br); err != nil {
+				if ne, ok := err.(interface{ Timeout() bool }); ok && ne.Timeout() {
+					t.Fatalf("client %d: still connected 5 s after the server closed", i)
+				}
+				break
+			}
+		}
+		_ = c.nc.Close()
+	}
+	if n := s.io.Engine().Clients().Len(); n != 0 {
+		t.Fatalf("%d sessions in the engine's table after Close", n)
+	}
+	hs.Close()
+	waitFor(t, 5*time.Second, func() bool { return runtime.NumGoroutine() <= g0 }, func() string {
+		return "goroutines: " + itoa(runtime.NumGoroutine()-g0) + " more than before the server"
+	})
 }
