@@ -61,7 +61,7 @@ type roomSockets struct {
 // sockets those lookups are cache misses (~6% of the server's CPU per delivery at 2,000).
 type member struct {
 	sock *sio.Socket
-	ws   *wsTransport
+	ws   *wsConn
 }
 
 // bigRoom is the size from which a room's sockets are cached.
@@ -153,7 +153,7 @@ func (a *fanoutAdapter) Broadcast(packet *parser.Packet, opts *sio.BroadcastOpti
 			wo.WsPreEncodedFrame = frame
 		}
 	}
-	send := func(s *sio.Socket, ws *wsTransport) {
+	send := func(s *sio.Socket, ws *wsConn) {
 		if frame != nil && !flags.Volatile {
 			if ws == nil {
 				ws = directTransport(s)
@@ -182,16 +182,22 @@ func writeDirect(s *sio.Socket, frame *sharedFrame) bool {
 	return true
 }
 
-// directTransport returns the wsTransport of s's connection when the connection is open, on it,
-// past its upgrade (frames may be written to it directly), else nil. Once the connection closes,
-// the transport drops what is written to it.
-func directTransport(s *sio.Socket) *wsTransport {
+// directTransport returns the websocket connection of s's Engine.IO session when the session is
+// open and either ours (wsSession) or on wsTransport past its upgrade (frames may be written to
+// it directly), else nil. Once the connection closes, it drops what is written to it.
+func directTransport(s *sio.Socket) *wsConn {
 	conn := s.Conn()
+	if sess, ok := conn.(*wsSession); ok {
+		if sess.state.Load() != stateOpen {
+			return nil
+		}
+		return &sess.wsConn
+	}
 	t, ok := conn.Transport().(*wsTransport)
 	if !ok || !t.direct.Load() || conn.ReadyState() != "open" {
 		return nil
 	}
-	return t
+	return &t.wsConn
 }
 
 // each calls fn for every connected socket in opts.Rooms (every socket when empty) and in none
@@ -202,7 +208,7 @@ func directTransport(s *sio.Socket) *wsTransport {
 // A big room's sockets are split among up to workers goroutines (see inShards): fn must then be
 // safe to call concurrently for different sockets. each returns once fn has returned for every
 // socket, so a socket's calls of successive calls of each stay in order.
-func (a *fanoutAdapter) each(opts *sio.BroadcastOptions, workers int, fn func(*sio.Socket, *wsTransport)) {
+func (a *fanoutAdapter) each(opts *sio.BroadcastOptions, workers int, fn func(*sio.Socket, *wsConn)) {
 	var rooms []sio.Room
 	var except []*types.Set[sio.SocketId]
 	if opts != nil {

@@ -38,6 +38,7 @@ type guard struct {
 	limits   Limits
 	clientIP func(*http.Request) string
 	log      *slog.Logger
+	timers   *timers // the connect timeouts
 
 	mu    sync.Mutex
 	perIP map[string]int // open sessions by client address; an entry lives while its count > 0
@@ -48,7 +49,7 @@ type guard struct {
 type session struct {
 	ip        string
 	connected atomic.Bool // a Socket.IO CONNECT succeeded on it
-	timer     *time.Timer
+	timer     timer       // the connect timeout, stopped by the CONNECT
 	released  atomic.Bool
 }
 
@@ -60,8 +61,8 @@ type slot struct {
 
 type slotKey struct{}
 
-func newGuard(l Limits, clientIP func(*http.Request) string, log *slog.Logger) *guard {
-	return &guard{limits: l, clientIP: clientIP, log: log, perIP: map[string]int{}, conns: map[string]*session{}}
+func newGuard(l Limits, clientIP func(*http.Request) string, log *slog.Logger, ts *timers) *guard {
+	return &guard{limits: l, clientIP: clientIP, log: log, timers: ts, perIP: map[string]int{}, conns: map[string]*session{}}
 }
 
 // wrap admits or refuses each handshake (a request without sid) before the engine sees it.
@@ -72,6 +73,12 @@ func (g *guard) wrap(next http.Handler) http.Handler {
 			return
 		}
 		ip := g.clientIP(r)
+		if len(r.URL.RawQuery) > maxHandshakeQuery {
+			// The session keeps its handshake's query for its life (the Socket.IO handshake).
+			g.log.Info("socket handshake refused", "reason", "query too long", "remote", ip, "length", len(r.URL.RawQuery))
+			refuse(w, http.StatusBadRequest, 0, "invalid_request", "Requête de connexion invalide.")
+			return
+		}
 		if g.limits.Handshakes != nil {
 			if ok, wait := g.limits.Handshakes.Allow("handshake:" + ip); !ok {
 				g.log.Info("socket handshake refused", "reason", "handshake rate", "remote", ip)
@@ -92,10 +99,16 @@ func (g *guard) wrap(next http.Handler) http.Handler {
 	})
 }
 
+// maxHandshakeQuery bounds the query of a handshake, which its session keeps for its life: the
+// clients send EIO, transport and a cache-busting t (a few dozen bytes).
+const maxHandshakeQuery = 512
+
 // refuse answers a refused handshake in the contract's error shape.
 func refuse(w http.ResponseWriter, status int, wait time.Duration, code, msg string) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(max(wait, time.Second).Seconds()))))
+	if status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(max(wait, time.Second).Seconds()))))
+	}
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": msg}})
 }
@@ -133,7 +146,7 @@ func (g *guard) opened(conn engine.Socket) {
 		return
 	}
 	ip := sl.ip
-	s := &session{ip: ip}
+	s := &session{ip: ip, timer: timer{i: -1}}
 	id := conn.Id()
 	g.mu.Lock()
 	g.conns[id] = s
@@ -142,21 +155,22 @@ func (g *guard) opened(conn engine.Socket) {
 		if !s.released.CompareAndSwap(false, true) {
 			return
 		}
-		if s.timer != nil {
-			s.timer.Stop()
-		}
+		g.timers.stop(&s.timer)
 		g.mu.Lock()
 		delete(g.conns, id)
 		g.mu.Unlock()
 		g.release(ip)
 	}
 	if g.limits.ConnectTimeout > 0 {
-		s.timer = time.AfterFunc(g.limits.ConnectTimeout, func() {
+		s.timer.f = func() { // on the timers goroutine: the rest on a goroutine of its own
 			if !s.connected.Load() {
-				g.log.Info("socket session closed", "reason", "no connect within the connect timeout", "remote", ip)
-				conn.Close(true) // discard: a polling session does not wait for its next poll
+				go func() {
+					g.log.Info("socket session closed", "reason", "no connect within the connect timeout", "remote", ip)
+					conn.Close(true) // discard: a polling session does not wait for its next poll
+				}()
 			}
-		})
+		}
+		g.timers.schedule(&s.timer, g.limits.ConnectTimeout)
 	}
 	_ = conn.Once("close", closed)
 	if conn.ReadyState() == "closed" { // closed before the listener was registered
@@ -172,6 +186,7 @@ func (g *guard) connected(id string) {
 	g.mu.Unlock()
 	if s != nil {
 		s.connected.Store(true)
+		g.timers.stop(&s.timer)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	engine "github.com/zishang520/socket.io/servers/engine/v3"
@@ -51,7 +52,9 @@ type Options struct {
 	Limits Limits
 	// Observer, when set, is told of each event emitted.
 	Observer Observer
-	// OwnWebsocket serves websockets with our transport (wsTransport) instead of the library's.
+	// OwnWebsocket serves websockets with our own Engine.IO sessions (wsSession, for sessions
+	// that start on a websocket) and transport (wsTransport, for upgrades from polling) instead
+	// of the library's.
 	// Opt-in for now: answering at once, it makes the Go Socket.IO client's connect race (see
 	// wsTransport.Send) more frequent than the library's transport does.
 	OwnWebsocket bool
@@ -70,7 +73,9 @@ type Observer interface {
 // someone no longer entitled to it. Every event carries exactly its declared payload.
 type Server struct {
 	io     *sio.Server
-	poller *readPoller // nil: none (the library's websocket transport, or no epoll)
+	poller *readPoller  // nil: none (the library's websocket transport, or no epoll)
+	timers *timers      // the process's timers: heartbeats of our sessions, connect timeouts, token expiries
+	host   *sessionHost // nil: every session is the engine's (the library's websocket transport)
 	tokens Tokens
 	users  Users
 	log    *slog.Logger
@@ -83,10 +88,18 @@ type Server struct {
 	byUser map[int64]map[*sio.Socket]struct{} // this process's sockets, by contact
 }
 
-// connData is what the auth middleware attaches to a socket.
+// connData is what this server keeps for a socket (its Data), from its authentication to its
+// disconnection: who it is, and its token's expiry. Its methods are the socket's listeners and
+// timer: one object per socket, where closures cost one each.
 type connData struct {
-	user      domain.User
-	expiresAt time.Time
+	s            *Server
+	sock         *sio.Socket
+	userID       int64
+	tokenVersion int32
+	pdg          bool
+	expiresAt    time.Time
+	expiry       timer // on expiresAt: the socket ends with its token
+	gone         atomic.Bool
 }
 
 // New returns a Socket.IO server that authenticates handshakes with tokens and users.
@@ -133,8 +146,9 @@ func New(opts Options, tokens Tokens, users Users, log *slog.Logger) *Server {
 		o.SetTransports(types.NewSet[transports.TransportCtor](&transports.PollingBuilder{}, wsBuilder{maxMessage: maxMessage, poller: poller})) // see wstransport.go
 	}
 	o.SetAdapter(fanoutAdapterBuilder{ownWS: opts.OwnWebsocket}) // see adapter.go
-	s := &Server{io: sio.NewServer(nil, o), poller: poller, tokens: tokens, users: users, log: log, obs: opts.Observer,
-		guard: newGuard(opts.Limits, opts.ClientIP, log), byUser: map[int64]map[*sio.Socket]struct{}{}}
+	ts := newTimers()
+	s := &Server{io: sio.NewServer(nil, o), poller: poller, timers: ts, tokens: tokens, users: users, log: log, obs: opts.Observer,
+		guard: newGuard(opts.Limits, opts.ClientIP, log, ts), byUser: map[int64]map[*sio.Socket]struct{}{}}
 	s.handler = s.guard.wrap(sameOrigin(opts.FrontendURL, opts.RequestOrigin, detachOnUpgrade(s.engineHandler(opts))))
 	_ = s.io.Engine().On("connection", func(args ...any) {
 		if conn, ok := args[0].(engine.Socket); ok {
@@ -156,7 +170,8 @@ func (s *Server) engineHandler(opts Options) http.Handler {
 	if !opts.OwnWebsocket {
 		return h
 	}
-	return newUpgrader(s.io.Engine(), opts.FrontendURL, h) // see upgrade.go
+	s.host = newSessionHost(s.io.Engine(), s.timers, s.poller)     // the engine exists once ServeHandler made it
+	return newUpgrader(s.io.Engine(), s.host, opts.FrontendURL, h) // see upgrade.go
 }
 
 // Handler serves /socket.io/ (websocket and polling).
@@ -202,8 +217,9 @@ func (s *Server) authenticate(sock *sio.Socket, next func(*sio.ExtendedError)) {
 	}
 	hs := sock.Handshake()
 	token, _ := hs.Auth["token"].(string)
-	// The socket's handshake is kept for its life: the token is not (nothing reads it again).
-	delete(hs.Auth, "token")
+	// The socket's handshake is kept for its life: its auth payload is not (nothing reads it
+	// again): neither the token nor whatever else a client put in it (up to maxMessage).
+	hs.Auth = nil
 	if token == "" {
 		deny("missing token")
 		return
@@ -228,8 +244,12 @@ func (s *Server) authenticate(sock *sio.Socket, next func(*sio.ExtendedError)) {
 		deny("revoked token", "contact_id", claims.UserID)
 		return
 	}
-	sock.SetData(&connData{user: u, expiresAt: claims.ExpiresAt})
+	sock.SetData(&connData{s: s, sock: sock, userID: u.ID, tokenVersion: u.TokenVersion, pdg: u.IsPDG,
+		expiresAt: claims.ExpiresAt, expiry: timer{i: -1}})
 	s.guard.connected(sock.Conn().Id())
+	if sess, ok := sock.Conn().(*wsSession); ok {
+		sess.connected() // the socket has its handshake: the request is of no use from now on
+	}
 	// Join the rooms here, before the library answers CONNECT: a client that has its answer is
 	// in its rooms, so an event emitted from then on reaches it.
 	sock.Join(sio.Room(events.UserRoom(u.ID)))
@@ -245,47 +265,59 @@ func (s *Server) onConnection(sock *sio.Socket) {
 		sock.Disconnect(true)
 		return
 	}
-	u := data.user // rooms were joined by authenticate
-	// The socket ends with its token; its connection ends with it (one namespace: the
-	// connection's last socket).
-	timer := time.AfterFunc(time.Until(data.expiresAt), func() {
-		s.log.Info("socket token expired", "contact_id", u.ID, "sid", sock.Id())
-		sock.Disconnect(false)
-	})
+	// Rooms were joined by authenticate. The socket ends with its token; its connection ends with
+	// it (one namespace: the connection's last socket).
+	data.expiry.f = data.expire
+	s.timers.schedule(&data.expiry, time.Until(data.expiresAt))
 	// Listen first, then check: a disconnect that came before the listener is not missed.
-	var once sync.Once
-	gone := func(args ...any) {
-		once.Do(func() {
-			timer.Stop()
-			s.track(u.ID, sock, false)
-			// One namespace: a socket is its connection's last, so the connection ends with it
-			// instead of lingering, pinging, for a client that does not close it.
-			switch reason, _ := firstString(args); reason {
-			case "client namespace disconnect":
-				sock.Conn().Close(false)
-			case "server namespace disconnect":
-				// The DISCONNECT packet first (the client must see "io server disconnect", not a
-				// transport close it would reconnect from): a well-behaved client closes the
-				// connection itself on it.
-				conn := sock.Conn()
-				time.AfterFunc(closeGrace, func() { conn.Close(false) })
-			}
-		})
-	}
-	s.track(u.ID, sock, true)
-	sock.On("disconnect", gone)
+	s.track(data.userID, sock, true)
+	sock.On("disconnect", data.disconnected)
 	// The contract has no client-to-server event: a client that emits one is not following it,
 	// and every packet it sends costs a decode, so its socket ends.
-	sock.OnAny(func(args ...any) {
-		event, _ := firstString(args)
-		s.log.Info("socket disconnected", "reason", "client sent an event", "event", truncate(event, 64), "contact_id", u.ID, "sid", sock.Id())
-		sock.Disconnect(true)
-	})
+	sock.OnAny(data.clientEvent)
 	if !sock.Connected() {
-		gone("already disconnected")
+		data.disconnected("already disconnected")
 		return
 	}
-	s.log.Debug("socket connected", "contact_id", u.ID, "pdg", u.IsPDG, "sid", sock.Id())
+	s.log.Debug("socket connected", "contact_id", data.userID, "pdg", data.pdg, "sid", sock.Id())
+}
+
+// expire ends the socket when its token expires. It runs on the timers goroutine: the rest on a
+// goroutine of its own.
+func (c *connData) expire() {
+	go func() {
+		c.s.log.Info("socket token expired", "contact_id", c.userID, "sid", c.sock.Id())
+		c.sock.Disconnect(false)
+	}()
+}
+
+// disconnected is the socket's "disconnect" listener: once, it forgets the socket and ends its
+// connection.
+func (c *connData) disconnected(args ...any) {
+	if !c.gone.CompareAndSwap(false, true) {
+		return
+	}
+	c.s.timers.stop(&c.expiry)
+	c.s.track(c.userID, c.sock, false)
+	// One namespace: a socket is its connection's last, so the connection ends with it instead of
+	// lingering, pinging, for a client that does not close it.
+	switch reason, _ := firstString(args); reason {
+	case "client namespace disconnect":
+		c.sock.Conn().Close(false)
+	case "server namespace disconnect":
+		// The DISCONNECT packet first (the client must see "io server disconnect", not a transport
+		// close it would reconnect from): a well-behaved client closes the connection itself on it.
+		conn := c.sock.Conn()
+		time.AfterFunc(closeGrace, func() { conn.Close(false) })
+	}
+}
+
+// clientEvent is the socket's listener of every client event: the contract has none, so the
+// socket ends.
+func (c *connData) clientEvent(args ...any) {
+	event, _ := firstString(args)
+	c.s.log.Info("socket disconnected", "reason", "client sent an event", "event", truncate(event, 64), "contact_id", c.userID, "sid", c.sock.Id())
+	c.sock.Disconnect(true)
 }
 
 func (s *Server) track(id int64, sock *sio.Socket, connected bool) {
@@ -362,7 +394,7 @@ func (s *Server) refresh(m events.Message) error {
 	for _, sock := range socks {
 		data, _ := sock.Data().(*connData)
 		switch {
-		case err != nil || data == nil || !u.Accepts(data.user.TokenVersion):
+		case err != nil || data == nil || !u.Accepts(data.tokenVersion):
 			s.log.Info("socket disconnected", "reason", "contact removed or tokens revoked", "contact_id", p.ContactID, "sid", sock.Id())
 			sock.Disconnect(false)
 		case u.IsPDG:
@@ -412,6 +444,7 @@ func (s *Server) Close() {
 	if s.poller != nil {
 		s.poller.close()
 	}
+	s.timers.close()
 }
 
 // maxMessage is the longest message (websocket) or body (polling) a client may send.

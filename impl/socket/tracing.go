@@ -44,6 +44,6 @@ func (s *Server) reach(rooms []sio.Room) int {
 		return -1
 	}
 	n := 0
-	a.each(&sio.BroadcastOptions{Rooms: types.NewSet(rooms...)}, 1, func(*sio.Socket, *wsTransport) { n++ })
+	a.each(&sio.BroadcastOptions{Rooms: types.NewSet(rooms...)}, 1, func(*sio.Socket, *wsConn) { n++ })
 	return n
 }

@@ -13,22 +13,27 @@ import (
 )
 
 // upgrader opens the Engine.IO sessions that start on a websocket (no sid) itself, in place of
-// the engine's HandleUpgrade, and hands the connection to the engine's Handshake, as
-// HandleUpgrade does; every other request goes to the engine. Two things differ, both memory
-// a connection keeps for its life:
+// the engine's HandleUpgrade: after the engine's middlewares and checks (Verify), an Engine.IO v4
+// session is ours (wsSession, see session.go), handed to the Socket.IO server through the
+// engine's "connection" event as the engine's own sessions are; any other protocol revision goes
+// to the engine's Handshake (which refuses it). Every other request goes to the engine. What
+// differs from the engine's upgrade is memory a connection keeps for its life:
 //
 //   - gorilla's buffers: the engine's upgrader gives every connection a 1 KB read buffer and a
-//     1 KB write buffer, which wsTransport never uses (it reads and writes the connection
-//     itself); ours has the smallest read buffer gorilla allows and a shared write buffer pool;
+//     1 KB write buffer, which wsConn never uses (it reads and writes the connection itself);
+//     ours has the smallest read buffer gorilla allows and a shared write buffer pool, and a
+//     session keeps only the network connection;
 //   - the request: the engine keeps the handshake request for the session's life, and Socket.IO
 //     copies its headers into the socket's handshake; the engine sees only the headers it and
-//     this server read (upgradeHeaders), not the user agent, cookies and the rest a browser sends.
+//     this server read (upgradeHeaders), not the user agent, cookies and the rest a browser sends,
+//     and a wsSession drops the request once its socket connected.
 //
 // Sessions upgraded from polling (a sid) still go through the engine's upgrade (its internals
 // are not reachable from here): their connections keep gorilla's 2 KB, but wsTransport's reader
 // does not use them either.
 type upgrader struct {
 	eng  engine.BaseServer
+	host *sessionHost // opens the Engine.IO v4 sessions (wsSession)
 	up   ws.Upgrader
 	keep []string // upgradeHeaders
 	next http.Handler
@@ -47,8 +52,8 @@ const upgradeOnly = 4
 
 // newUpgrader returns an upgrader for eng that accepts the browser origin frontend (and
 // clients without Origin, as the engine does); next serves every other request.
-func newUpgrader(eng engine.BaseServer, frontend string, next http.Handler) *upgrader {
-	return &upgrader{eng: eng, next: next, keep: upgradeHeaders(), up: ws.Upgrader{
+func newUpgrader(eng engine.BaseServer, host *sessionHost, frontend string, next http.Handler) *upgrader {
+	return &upgrader{eng: eng, host: host, next: next, keep: upgradeHeaders(), up: ws.Upgrader{
 		ReadBufferSize:  1, // gorilla's minimum (125 bytes): wsTransport reads the connection itself
 		WriteBufferPool: &sync.Pool{},
 		CheckOrigin: func(r *http.Request) bool {
@@ -95,13 +100,18 @@ func (u *upgrader) upgrade(ctx *types.HttpContext) {
 	wsc.Conn = conn
 	// No "error" listener until the transport's (the engine's HandleUpgrade adds one and removes
 	// it, which leaves an entry in the emitter): nothing emits on the connection before.
+	if ctx.Query().Peek("EIO") == "4" {
+		// Our session (wsSession): gorilla's connection is of no use from now on.
+		u.dropUpgradeHeaders(ctx)
+		ctx.IdleTimeout = u.host.idleTimeout
+		if !u.host.open(ctx, conn.NetConn()) {
+			_ = conn.Close()
+		}
+		return
+	}
 	ctx.Websocket = wsc
 	code, t := u.eng.Proto().Handshake(transports.WEBSOCKET, ctx)
-	// The upgrade's own headers are of no use from now on; Socket.IO copies what is left into the
-	// socket's handshake when the client connects.
-	for _, k := range u.keep[:upgradeOnly] {
-		ctx.Headers().Remove(k)
-	}
+	u.dropUpgradeHeaders(ctx)
 	if t == nil {
 		message := engine.BAD_REQUEST.Message
 		if code != nil {
@@ -110,6 +120,14 @@ func (u *upgrader) upgrade(ctx *types.HttpContext) {
 		_ = ctx.On("error", func(...any) {})
 		_ = wsc.WriteMessage(ws.CloseMessage, ws.FormatCloseMessage(ws.CloseNormalClosure, message))
 		_ = wsc.Close()
+	}
+}
+
+// dropUpgradeHeaders removes the upgrade's own headers, of no use from now on; Socket.IO copies
+// what is left into the socket's handshake when the client connects.
+func (u *upgrader) dropUpgradeHeaders(ctx *types.HttpContext) {
+	for _, k := range u.keep[:upgradeOnly] {
+		ctx.Headers().Remove(k)
 	}
 }
 
@@ -143,12 +161,25 @@ func errorMessage(code *types.CodeMessage, errCtx map[string]any) string {
 	return code.Message
 }
 
+// maxKeptHeader bounds a header kept for a session's life (Socket.IO's handshake copies them): a
+// longer one (an X-Forwarded-For a client padded) is not kept.
+const maxKeptHeader = 256
+
+func headerLen(v []string) int {
+	n := 0
+	for _, s := range v {
+		n += len(s)
+	}
+	return n
+}
+
 // withHeaders returns a shallow copy of r with only the headers named in keep (canonical
 // names); r itself is not changed.
 func withHeaders(r *http.Request, keep []string) *http.Request {
 	h := make(http.Header, len(keep))
 	for _, k := range keep {
-		if v, ok := r.Header[k]; ok {
+		// Origin is never dropped (the origin checks read it; one that is not the frontend's is refused).
+		if v, ok := r.Header[k]; ok && (k == "Origin" || headerLen(v) <= maxKeptHeader) {
 			h[k] = v
 		}
 	}

@@ -57,12 +57,18 @@ func readServerFrame(br *bufio.Reader) ([]byte, error) {
 
 func dialRaw(tb testing.TB, addr string) *rawClient {
 	tb.Helper()
+	return dialRawWith(tb, addr, "", `40{"token":"pdg"}`)
+}
+
+// dialRawWith is dialRaw with extra request headers (each line ending in CRLF) and CONNECT packet.
+func dialRawWith(tb testing.TB, addr, headers, connect string) *rawClient {
+	tb.Helper()
 	nc, err := net.Dial("tcp", addr)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	req := "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: " + addr +
-		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" + headers + "\r\n"
 	if _, err := io.WriteString(nc, req); err != nil {
 		tb.Fatal(err)
 	}
@@ -74,7 +80,7 @@ func dialRaw(tb testing.TB, addr string) *rawClient {
 	if open, err := readServerFrame(br); err != nil || !bytes.HasPrefix(open, []byte("0{")) {
 		tb.Fatalf("engine.io open: %q %v", open, err)
 	}
-	if _, err := nc.Write(clientFrame(`40{"token":"pdg"}`)); err != nil {
+	if _, err := nc.Write(maskedFrame(true, opText, []byte(connect))); err != nil {
 		tb.Fatal(err)
 	}
 	if ack, err := readServerFrame(br); err != nil || !bytes.HasPrefix(ack, []byte("40{")) {
