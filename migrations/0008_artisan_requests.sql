@@ -79,15 +79,18 @@ CREATE TRIGGER request_search_update AFTER UPDATE OF prenom, nom, email ON conta
     FOR EACH ROW WHEN ((OLD.prenom, OLD.nom, OLD.email) IS DISTINCT FROM (NEW.prenom, NEW.nom, NEW.email))
     EXECUTE FUNCTION request_search_write();
 
--- The decision as it stands (0006), read from artisan_requests: no row when the contact has no request.
+-- The decision as it stands (0006), read from artisan_requests: no row when the contact has no
+-- request. The decider's name is a subquery on the primary key, not a join: the function's plan is
+-- generic, and a join could be planned as a merge join with a sort.
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION artisan_decision(contact BIGINT, OUT status artisan_status, OUT decided_by BIGINT, OUT decided_at TIMESTAMPTZ,
                                             OUT decision_reason TEXT, OUT decider_name TEXT)
 LANGUAGE plpgsql VOLATILE STRICT AS $$
 BEGIN
-    SELECT r.status, r.decided_by, r.decided_at, r.decision_reason, d.prenom || ' ' || d.nom
+    SELECT r.status, r.decided_by, r.decided_at, r.decision_reason,
+           (SELECT d.prenom || ' ' || d.nom FROM contacts AS d WHERE d.id = r.decided_by)
     INTO status, decided_by, decided_at, decision_reason, decider_name
-    FROM artisan_requests AS r LEFT JOIN contacts AS d ON d.id = r.decided_by
+    FROM artisan_requests AS r
     WHERE r.contact_id = contact;
 END;
 $$;

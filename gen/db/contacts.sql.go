@@ -119,44 +119,43 @@ WITH pending AS (
     DELETE FROM artisan_requests
     WHERE contact_id = $1::bigint AND status = 'pending'
     RETURNING contact_id, created_at
+), applicant AS (
+    SELECT d.contact_id, d.created_at, now()::timestamptz AS decided_at, a.prenom, a.nom, a.email,
+           p.id AS decider_id, (p.prenom || ' ' || p.nom)::text AS decider_name
+    FROM pending AS d
+    LEFT JOIN contacts AS a ON a.id = d.contact_id
+    LEFT JOIN contacts AS p ON p.id = $2::bigint
 ), decided AS (
     INSERT INTO artisan_requests (contact_id, status, created_at, decided_by, decided_at, decision_reason)
-    SELECT contact_id, $2, created_at, $3::bigint, now(), $4 FROM pending
-    RETURNING contact_id, status, decided_at, decision_reason
-), applicant AS (
-    SELECT a.id, a.prenom, a.nom, a.email, d.status, d.decided_at, d.decision_reason
-    FROM decided AS d JOIN contacts AS a ON a.id = d.contact_id
-), decider AS (
-    SELECT p.id, (p.prenom || ' ' || p.nom)::text AS name FROM contacts AS p WHERE p.id = $3::bigint
+    SELECT d.contact_id, $3, d.created_at, $2::bigint, d.decided_at, $4
+    FROM applicant AS d
 ), recorded AS (
     INSERT INTO outbox (event, rooms, payload, trace_context)
     SELECT $5, $6::text[],
-           jsonb_build_object('contact_id', d.id,
-                              'decided_by', jsonb_build_object('id', COALESCE(p.id, 0), 'name', COALESCE(p.name, '')),
+           jsonb_build_object('contact_id', d.contact_id,
+                              'decided_by', jsonb_build_object('id', COALESCE(d.decider_id, 0), 'name', COALESCE(d.decider_name, '')),
                               'decided_at', to_char(d.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
-           || CASE WHEN d.status = 'approved'
+           || CASE WHEN $3 = 'approved'
                    THEN jsonb_build_object('nom_complet', d.prenom || ' ' || d.nom, 'email', d.email)
-                   WHEN d.decision_reason <> ''
-                   THEN jsonb_build_object('reason', d.decision_reason)
+                   WHEN $4 <> ''
+                   THEN jsonb_build_object('reason', $4)
                    ELSE '{}'::jsonb
               END,
            $7
-    FROM applicant AS d LEFT JOIN decider AS p ON TRUE
-    RETURNING id
+    FROM applicant AS d
 )
-SELECT d.id AS decided_id, d.prenom, d.nom, d.email, d.decided_at, d.decision_reason, p.name AS decider_name,
+SELECT d.contact_id AS decided_id, d.prenom, d.nom, d.email, d.decided_at, d.decider_name,
        cur.status AS current_status, cur.decided_by AS current_decided_by, cur.decided_at AS current_decided_at,
        cur.decision_reason AS current_reason, cur.decider_name AS current_decider_name
 FROM (SELECT $1::bigint AS id) AS req
 LEFT JOIN applicant AS d ON TRUE
-LEFT JOIN decider AS p ON d.id IS NOT NULL
-LEFT JOIN LATERAL artisan_decision(CASE WHEN d.id IS NULL THEN req.id END) AS cur ON TRUE
+LEFT JOIN LATERAL artisan_decision(CASE WHEN d.contact_id IS NULL THEN req.id END) AS cur ON TRUE
 `
 
 type DecideRequestParams struct {
 	ID           int64
-	Status       ArtisanStatus
 	DecidedBy    int64
+	Status       ArtisanStatus
 	Reason       *string
 	Event        string
 	Rooms        []string
@@ -169,7 +168,6 @@ type DecideRequestRow struct {
 	Nom                *string
 	Email              *string
 	DecidedAt          pgtype.Timestamptz
-	DecisionReason     *string
 	DeciderName        *string
 	CurrentStatus      *ArtisanStatus
 	CurrentDecidedBy   *int64
@@ -184,9 +182,10 @@ type DecideRequestRow struct {
 // asyncapi.yaml's artisan-request:approved / :rejected (contact_id; for an approval nom_complet and
 // email; decided_by {id, name}; decided_at in RFC 3339 UTC to the second, as the REST API shows it;
 // for a rejection the reason when there is one); store tests decode it with the generated types.
-// The decision replaces the request's pending row (artisan_requests) by its decided row: the
-// conditional DELETE takes the row: of concurrent deciders one deletes it, the others wait for
-// it, find it deleted and match nothing (without locking or writing anything).
+// The decision replaces the request's pending row (artisan_requests) by its decided row, and each
+// write reads the one row the conditional DELETE returned. The DELETE takes the row: of concurrent
+// deciders one deletes it, the others wait for it, find it deleted and match nothing, without
+// locking or writing anything. decided_at is now(), the transaction's time.
 // It always returns one row: decided_id is the contact's id when this call decided; otherwise the
 // current_* columns are the request's decision as it stands after the DELETE (artisan_decision
 // reads it with a snapshot of its own, so a call that waited for a concurrent decider sees that
@@ -195,8 +194,8 @@ type DecideRequestRow struct {
 func (q *Queries) DecideRequest(ctx context.Context, arg DecideRequestParams) (DecideRequestRow, error) {
 	row := q.db.QueryRow(ctx, decideRequest,
 		arg.ID,
-		arg.Status,
 		arg.DecidedBy,
+		arg.Status,
 		arg.Reason,
 		arg.Event,
 		arg.Rooms,
@@ -209,7 +208,6 @@ func (q *Queries) DecideRequest(ctx context.Context, arg DecideRequestParams) (D
 		&i.Nom,
 		&i.Email,
 		&i.DecidedAt,
-		&i.DecisionReason,
 		&i.DeciderName,
 		&i.CurrentStatus,
 		&i.CurrentDecidedBy,
