@@ -50,20 +50,11 @@ $$;
 -- +goose StatementEnd
 CREATE TRIGGER artisan_requests_forget AFTER DELETE ON contacts FOR EACH ROW EXECUTE FUNCTION artisan_requests_forget();
 
--- The search text (0007) is written when a request opens (a request opens pending) and rewritten
--- when the contact's names or email change; a decision's INSERT is filtered out by the WHEN.
+-- The search text (0007) is written with the request (CreateContact writes both; artisan_requests
+-- has no trigger, which a decision's INSERT would pay for even when it does nothing) and rewritten
+-- when the contact's names or email change.
 DROP TRIGGER request_search_insert ON contacts;
 DROP TRIGGER request_search_update ON contacts;
--- +goose StatementBegin
-CREATE FUNCTION request_search_open() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO request_search (contact_id, search_text)
-    SELECT c.id, c.prenom || ' ' || c.nom || ' ' || c.email FROM contacts AS c WHERE c.id = NEW.contact_id
-    ON CONFLICT (contact_id) DO UPDATE SET search_text = EXCLUDED.search_text;
-    RETURN NULL;
-END;
-$$;
--- +goose StatementEnd
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION request_search_write() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -73,8 +64,6 @@ BEGIN
 END;
 $$;
 -- +goose StatementEnd
-CREATE TRIGGER request_search_open AFTER INSERT ON artisan_requests
-    FOR EACH ROW WHEN (NEW.status = 'pending') EXECUTE FUNCTION request_search_open();
 CREATE TRIGGER request_search_update AFTER UPDATE OF prenom, nom, email ON contacts
     FOR EACH ROW WHEN ((OLD.prenom, OLD.nom, OLD.email) IS DISTINCT FROM (NEW.prenom, NEW.nom, NEW.email))
     EXECUTE FUNCTION request_search_write();
@@ -179,5 +168,4 @@ CREATE TRIGGER request_search_update AFTER UPDATE OF prenom, nom, email ON conta
         AND (OLD.prenom, OLD.nom, OLD.email) IS DISTINCT FROM (NEW.prenom, NEW.nom, NEW.email))
     EXECUTE FUNCTION request_search_write();
 DROP TABLE artisan_requests;
-DROP FUNCTION request_search_open();
 DROP FUNCTION artisan_requests_forget();

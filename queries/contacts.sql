@@ -1,7 +1,8 @@
 -- name: CreateContact :one
 -- CreateContact inserts a contact and, unless artisan_status is 'none', its artisan request (table
--- artisan_requests), in one statement; a duplicate email violates contacts_email_key. It returns
--- the columns of GetUser (a new contact is no PDG and has no decision).
+-- artisan_requests) and the request's search text (request_search), in one statement; a duplicate
+-- email violates contacts_email_key. It returns the columns of GetUser (a new contact is no PDG and
+-- has no decision).
 WITH c AS (
     INSERT INTO contacts (prenom, nom, email, password_hash, type_compte)
     VALUES (@prenom, @nom, @email, @password_hash, @type_compte)
@@ -9,6 +10,9 @@ WITH c AS (
 ), r AS (
     INSERT INTO artisan_requests (contact_id, status, created_at)
     SELECT c.id, @artisan_status::artisan_status, c.created_at FROM c WHERE @artisan_status::artisan_status <> 'none'
+), s AS (
+    INSERT INTO request_search (contact_id, search_text)
+    SELECT c.id, c.prenom || ' ' || c.nom || ' ' || c.email FROM c WHERE @artisan_status::artisan_status <> 'none'
 )
 SELECT c.id, c.prenom, c.nom, c.email, c.type_compte, (@artisan_status::artisan_status = 'pending')::boolean AS demande_artisan,
        @artisan_status::artisan_status AS artisan_status, c.token_version, FALSE AS is_pdg, c.created_at,

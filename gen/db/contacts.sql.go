@@ -53,6 +53,9 @@ WITH c AS (
 ), r AS (
     INSERT INTO artisan_requests (contact_id, status, created_at)
     SELECT c.id, $1::artisan_status, c.created_at FROM c WHERE $1::artisan_status <> 'none'
+), s AS (
+    INSERT INTO request_search (contact_id, search_text)
+    SELECT c.id, c.prenom || ' ' || c.nom || ' ' || c.email FROM c WHERE $1::artisan_status <> 'none'
 )
 SELECT c.id, c.prenom, c.nom, c.email, c.type_compte, ($1::artisan_status = 'pending')::boolean AS demande_artisan,
        $1::artisan_status AS artisan_status, c.token_version, FALSE AS is_pdg, c.created_at,
@@ -85,8 +88,9 @@ type CreateContactRow struct {
 }
 
 // CreateContact inserts a contact and, unless artisan_status is 'none', its artisan request (table
-// artisan_requests), in one statement; a duplicate email violates contacts_email_key. It returns
-// the columns of GetUser (a new contact is no PDG and has no decision).
+// artisan_requests) and the request's search text (request_search), in one statement; a duplicate
+// email violates contacts_email_key. It returns the columns of GetUser (a new contact is no PDG and
+// has no decision).
 func (q *Queries) CreateContact(ctx context.Context, arg CreateContactParams) (CreateContactRow, error) {
 	row := q.db.QueryRow(ctx, createContact,
 		arg.ArtisanStatus,

@@ -214,9 +214,11 @@ func TestListSearchUsesAnIndex(t *testing.T) {
 	if _, err := d.s.Pool.Exec(bg, `WITH c AS (
 			INSERT INTO contacts (prenom, nom, email, password_hash, type_compte)
 			SELECT 'Artisan', 'Nom' || g, 'r' || g || '@example.com', 'x', 'Artisan/Promoteur' FROM generate_series(1, 20000) g
-			RETURNING id, created_at
+			RETURNING id, prenom, nom, email, created_at
+		), r AS (
+			INSERT INTO artisan_requests (contact_id, status, created_at) SELECT id, 'pending', created_at FROM c
 		)
-		INSERT INTO artisan_requests (contact_id, status, created_at) SELECT id, 'pending', created_at FROM c`); err != nil {
+		INSERT INTO request_search (contact_id, search_text) SELECT id, prenom || ' ' || nom || ' ' || email FROM c`); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := d.s.Pool.Exec(bg, `UPDATE artisan_requests SET status = 'approved', decided_at = now() - contact_id * interval '1 s'
