@@ -85,6 +85,23 @@ END;
 $$;
 -- +goose StatementEnd
 
+-- The outbox trigger's function (0006) checked again at commit by calling outbox_notify_due(), a SQL
+-- function, which PL/pgSQL does not inline: it was parsed and planned at every call (every
+-- notification, up to one per 10 ms while decisions flow). It holds the expression now, a simple
+-- expression PL/pgSQL plans once per session.
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF abs((extract(epoch FROM clock_timestamp()) * 1000)::bigint
+           - coalesce(pg_sequence_last_value('outbox_notified_at'), 0)) >= 10 THEN
+        PERFORM setval('outbox_notified_at', (extract(epoch FROM clock_timestamp()) * 1000)::bigint);
+        PERFORM pg_notify('outbox', '');
+    END IF;
+    RETURN NULL;
+END;
+$$;
+-- +goose StatementEnd
+
 -- Their indexes, constraints and the decided_by foreign key go with the columns.
 ALTER TABLE contacts
     DROP COLUMN demande_artisan,
@@ -169,3 +186,14 @@ CREATE TRIGGER request_search_update AFTER UPDATE OF prenom, nom, email ON conta
     EXECUTE FUNCTION request_search_write();
 DROP TABLE artisan_requests;
 DROP FUNCTION artisan_requests_forget();
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF outbox_notify_due() THEN
+        PERFORM setval('outbox_notified_at', (extract(epoch FROM clock_timestamp()) * 1000)::bigint);
+        PERFORM pg_notify('outbox', '');
+    END IF;
+    RETURN NULL;
+END;
+$$;
+-- +goose StatementEnd
