@@ -14,9 +14,11 @@ RETURNING e.contact_id;
 
 -- name: ListPDG :many
 -- ListPDG returns every PDG, by id, with the columns of GetUser.
-SELECT c.id, c.prenom, c.nom, c.email, c.type_compte, c.demande_artisan, c.artisan_status, c.token_version,
-       TRUE AS is_pdg, c.created_at, c.decided_at, c.decision_reason
+SELECT c.id, c.prenom, c.nom, c.email, c.type_compte, COALESCE(r.status = 'pending', FALSE)::boolean AS demande_artisan,
+       COALESCE(r.status, 'none')::artisan_status AS artisan_status, c.token_version,
+       TRUE AS is_pdg, c.created_at, r.decided_at, r.decision_reason
 FROM employees e JOIN contacts c ON c.id = e.contact_id
+LEFT JOIN artisan_requests r ON r.contact_id = c.id
 WHERE e.role = 'PDG'
 ORDER BY c.id;
 

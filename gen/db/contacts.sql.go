@@ -13,7 +13,7 @@ import (
 )
 
 const countPendingRequests = `-- name: CountPendingRequests :one
-SELECT count(*) FROM contacts WHERE artisan_status = 'pending'
+SELECT count(*) FROM artisan_requests WHERE status = 'pending'
 `
 
 func (q *Queries) CountPendingRequests(ctx context.Context) (int64, error) {
@@ -25,10 +25,9 @@ func (q *Queries) CountPendingRequests(ctx context.Context) (int64, error) {
 
 const countRequests = `-- name: CountRequests :one
 SELECT count(*)
-FROM contacts c
-LEFT JOIN request_search s ON s.contact_id = c.id AND $1::text IS NOT NULL
-WHERE c.artisan_status IN ('pending', 'approved', 'rejected')
-  AND ($2::artisan_status IS NULL OR c.artisan_status = $2::artisan_status)
+FROM artisan_requests r
+LEFT JOIN request_search s ON s.contact_id = r.contact_id AND $1::text IS NOT NULL
+WHERE ($2::artisan_status IS NULL OR r.status = $2::artisan_status)
   AND ($1::text IS NULL OR s.search_text ILIKE $1::text)
 `
 
@@ -47,19 +46,30 @@ func (q *Queries) CountRequests(ctx context.Context, arg CountRequestsParams) (i
 }
 
 const createContact = `-- name: CreateContact :one
-INSERT INTO contacts (prenom, nom, email, password_hash, type_compte, demande_artisan, artisan_status)
-VALUES ($1, $2, $3, $4, $5, $6::artisan_status = 'pending', $6)
-RETURNING id, prenom, nom, email, type_compte, demande_artisan, artisan_status, token_version,
-          FALSE AS is_pdg, created_at, decided_at, decision_reason
+WITH c AS (
+    INSERT INTO contacts (prenom, nom, email, password_hash, type_compte)
+    VALUES ($2, $3, $4, $5, $6)
+    RETURNING id, prenom, nom, email, type_compte, token_version, created_at
+), r AS (
+    INSERT INTO artisan_requests (contact_id, status, created_at)
+    SELECT c.id, $1::artisan_status, c.created_at FROM c WHERE $1::artisan_status <> 'none'
+), s AS (
+    INSERT INTO request_search (contact_id, search_text)
+    SELECT c.id, c.prenom || ' ' || c.nom || ' ' || c.email FROM c WHERE $1::artisan_status <> 'none'
+)
+SELECT c.id, c.prenom, c.nom, c.email, c.type_compte, ($1::artisan_status = 'pending')::boolean AS demande_artisan,
+       $1::artisan_status AS artisan_status, c.token_version, FALSE AS is_pdg, c.created_at,
+       NULL::timestamptz AS decided_at, NULL::text AS decision_reason
+FROM c
 `
 
 type CreateContactParams struct {
+	ArtisanStatus ArtisanStatus
 	Prenom        string
 	Nom           string
 	Email         string
 	PasswordHash  string
 	TypeCompte    AccountType
-	ArtisanStatus ArtisanStatus
 }
 
 type CreateContactRow struct {
@@ -77,16 +87,18 @@ type CreateContactRow struct {
 	DecisionReason *string
 }
 
-// CreateContact inserts a contact; a duplicate email violates contacts_email_key. It returns the
-// columns of GetUser (a new contact is no PDG).
+// CreateContact inserts a contact and, unless artisan_status is 'none', its artisan request (table
+// artisan_requests) and the request's search text (request_search), in one statement; a duplicate
+// email violates contacts_email_key. It returns the columns of GetUser (a new contact is no PDG and
+// has no decision).
 func (q *Queries) CreateContact(ctx context.Context, arg CreateContactParams) (CreateContactRow, error) {
 	row := q.db.QueryRow(ctx, createContact,
+		arg.ArtisanStatus,
 		arg.Prenom,
 		arg.Nom,
 		arg.Email,
 		arg.PasswordHash,
 		arg.TypeCompte,
-		arg.ArtisanStatus,
 	)
 	var i CreateContactRow
 	err := row.Scan(
@@ -107,46 +119,47 @@ func (q *Queries) CreateContact(ctx context.Context, arg CreateContactParams) (C
 }
 
 const decideRequest = `-- name: DecideRequest :one
-WITH decided AS (
-    UPDATE contacts
-    SET artisan_status  = $2,
-        demande_artisan = FALSE,
-        decided_by      = $3::bigint,
-        decided_at      = now(),
-        decision_reason = $4
-    WHERE id = $1::bigint AND artisan_status = 'pending'
-    RETURNING id, prenom, nom, email, artisan_status, decided_at, decision_reason
-), decider AS (
-    SELECT p.id, (p.prenom || ' ' || p.nom)::text AS name FROM contacts AS p WHERE p.id = $3::bigint
+WITH pending AS (
+    DELETE FROM artisan_requests
+    WHERE contact_id = $1::bigint AND status = 'pending'
+    RETURNING contact_id, created_at
+), applicant AS (
+    SELECT d.contact_id, d.created_at, now()::timestamptz AS decided_at, a.prenom, a.nom, a.email,
+           p.id AS decider_id, (p.prenom || ' ' || p.nom)::text AS decider_name
+    FROM pending AS d
+    LEFT JOIN contacts AS a ON a.id = d.contact_id
+    LEFT JOIN contacts AS p ON p.id = $2::bigint
+), decided AS (
+    INSERT INTO artisan_requests (contact_id, status, created_at, decided_by, decided_at, decision_reason)
+    SELECT d.contact_id, $3, d.created_at, $2::bigint, d.decided_at, $4
+    FROM applicant AS d
 ), recorded AS (
     INSERT INTO outbox (event, rooms, payload, trace_context)
     SELECT $5, $6::text[],
-           jsonb_build_object('contact_id', d.id,
-                              'decided_by', jsonb_build_object('id', COALESCE(p.id, 0), 'name', COALESCE(p.name, '')),
+           jsonb_build_object('contact_id', d.contact_id,
+                              'decided_by', jsonb_build_object('id', COALESCE(d.decider_id, 0), 'name', COALESCE(d.decider_name, '')),
                               'decided_at', to_char(d.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
-           || CASE WHEN d.artisan_status = 'approved'
+           || CASE WHEN $3 = 'approved'
                    THEN jsonb_build_object('nom_complet', d.prenom || ' ' || d.nom, 'email', d.email)
-                   WHEN d.decision_reason <> ''
-                   THEN jsonb_build_object('reason', d.decision_reason)
+                   WHEN $4 <> ''
+                   THEN jsonb_build_object('reason', $4)
                    ELSE '{}'::jsonb
               END,
            $7
-    FROM decided AS d LEFT JOIN decider AS p ON TRUE
-    RETURNING id
+    FROM applicant AS d
 )
-SELECT d.id AS decided_id, d.prenom, d.nom, d.email, d.decided_at, d.decision_reason, p.name AS decider_name,
+SELECT d.contact_id AS decided_id, d.prenom, d.nom, d.email, d.decided_at, d.decider_name,
        cur.status AS current_status, cur.decided_by AS current_decided_by, cur.decided_at AS current_decided_at,
        cur.decision_reason AS current_reason, cur.decider_name AS current_decider_name
 FROM (SELECT $1::bigint AS id) AS req
-LEFT JOIN decided AS d ON TRUE
-LEFT JOIN decider AS p ON d.id IS NOT NULL
-LEFT JOIN LATERAL artisan_decision(CASE WHEN d.id IS NULL THEN req.id END) AS cur ON TRUE
+LEFT JOIN applicant AS d ON TRUE
+LEFT JOIN LATERAL artisan_decision(CASE WHEN d.contact_id IS NULL THEN req.id END) AS cur ON TRUE
 `
 
 type DecideRequestParams struct {
 	ID           int64
-	Status       ArtisanStatus
 	DecidedBy    int64
+	Status       ArtisanStatus
 	Reason       *string
 	Event        string
 	Rooms        []string
@@ -159,7 +172,6 @@ type DecideRequestRow struct {
 	Nom                *string
 	Email              *string
 	DecidedAt          pgtype.Timestamptz
-	DecisionReason     *string
 	DeciderName        *string
 	CurrentStatus      *ArtisanStatus
 	CurrentDecidedBy   *int64
@@ -174,18 +186,20 @@ type DecideRequestRow struct {
 // asyncapi.yaml's artisan-request:approved / :rejected (contact_id; for an approval nom_complet and
 // email; decided_by {id, name}; decided_at in RFC 3339 UTC to the second, as the REST API shows it;
 // for a rejection the reason when there is one); store tests decode it with the generated types.
-// The conditional UPDATE takes the row lock: of concurrent deciders one updates the row, the
-// others wait for it, re-check the condition and match nothing.
+// The decision replaces the request's pending row (artisan_requests) by its decided row, and each
+// write reads the one row the conditional DELETE returned. The DELETE takes the row: of concurrent
+// deciders one deletes it, the others wait for it, find it deleted and match nothing, without
+// locking or writing anything. decided_at is now(), the transaction's time.
 // It always returns one row: decided_id is the contact's id when this call decided; otherwise the
-// current_* columns are the request's decision as it stands after the UPDATE (artisan_decision
+// current_* columns are the request's decision as it stands after the DELETE (artisan_decision
 // reads it with a snapshot of its own, so a call that waited for a concurrent decider sees that
-// decision), current_status NULL when there is no such contact.
-// Called only when this call did not decide (STRICT: not called with NULL), after the UPDATE.
+// decision), current_status NULL when there is no such request.
+// Called only when this call did not decide (STRICT: not called with NULL), after the DELETE.
 func (q *Queries) DecideRequest(ctx context.Context, arg DecideRequestParams) (DecideRequestRow, error) {
 	row := q.db.QueryRow(ctx, decideRequest,
 		arg.ID,
-		arg.Status,
 		arg.DecidedBy,
+		arg.Status,
 		arg.Reason,
 		arg.Event,
 		arg.Rooms,
@@ -198,7 +212,6 @@ func (q *Queries) DecideRequest(ctx context.Context, arg DecideRequestParams) (D
 		&i.Nom,
 		&i.Email,
 		&i.DecidedAt,
-		&i.DecisionReason,
 		&i.DeciderName,
 		&i.CurrentStatus,
 		&i.CurrentDecidedBy,
@@ -227,10 +240,12 @@ func (q *Queries) GetCredentialsByEmail(ctx context.Context, email string) (GetC
 }
 
 const getUser = `-- name: GetUser :one
-SELECT c.id, c.prenom, c.nom, c.email, c.type_compte, c.demande_artisan, c.artisan_status, c.token_version,
+SELECT c.id, c.prenom, c.nom, c.email, c.type_compte, COALESCE(r.status = 'pending', FALSE)::boolean AS demande_artisan,
+       COALESCE(r.status, 'none')::artisan_status AS artisan_status, c.token_version,
        EXISTS (SELECT 1 FROM employees e WHERE e.contact_id = c.id AND e.role = 'PDG') AS is_pdg, c.created_at,
-       c.decided_at, c.decision_reason
+       r.decided_at, r.decision_reason
 FROM contacts c
+LEFT JOIN artisan_requests r ON r.contact_id = c.id
 WHERE c.id = $1
 `
 
@@ -249,8 +264,9 @@ type GetUserRow struct {
 	DecisionReason *string
 }
 
-// GetUser returns a contact with its PDG right. CreateContact and ListPDG return the same
-// columns, in the same order, so that one function maps them all to a user.
+// GetUser returns a contact with its PDG right and its artisan request's state (artisan_requests:
+// 'none' when it has none). CreateContact and ListPDG return the same columns, in the same order,
+// so that one function maps them all to a user.
 func (q *Queries) GetUser(ctx context.Context, id int64) (GetUserRow, error) {
 	row := q.db.QueryRow(ctx, getUser, id)
 	var i GetUserRow
@@ -272,15 +288,15 @@ func (q *Queries) GetUser(ctx context.Context, id int64) (GetUserRow, error) {
 }
 
 const listAllRequestsPage = `-- name: ListAllRequestsPage :many
-SELECT c.id, c.prenom, c.nom, c.email, c.type_compte, c.created_at, c.artisan_status,
-       c.decided_at, c.decision_reason, c.decided_by, d.prenom AS decider_prenom, d.nom AS decider_nom
-FROM contacts c
-LEFT JOIN request_search s ON s.contact_id = c.id AND $1::text IS NOT NULL
-LEFT JOIN contacts d ON d.id = c.decided_by
-WHERE c.artisan_status IN ('pending', 'approved', 'rejected')
-  AND (c.created_at, c.id) < ($2::timestamptz, $3::bigint)
+SELECT c.id, c.prenom, c.nom, c.email, c.type_compte, r.created_at, r.status AS artisan_status,
+       r.decided_at, r.decision_reason, r.decided_by, d.prenom AS decider_prenom, d.nom AS decider_nom
+FROM artisan_requests r
+JOIN contacts c ON c.id = r.contact_id
+LEFT JOIN request_search s ON s.contact_id = r.contact_id AND $1::text IS NOT NULL
+LEFT JOIN contacts d ON d.id = r.decided_by
+WHERE (r.created_at, r.contact_id) < ($2::timestamptz, $3::bigint)
   AND ($1::text IS NULL OR s.search_text ILIKE $1::text)
-ORDER BY c.created_at DESC, c.id DESC
+ORDER BY r.created_at DESC, r.contact_id DESC
 LIMIT $4
 `
 
@@ -347,15 +363,16 @@ func (q *Queries) ListAllRequestsPage(ctx context.Context, arg ListAllRequestsPa
 }
 
 const listDecidedPage = `-- name: ListDecidedPage :many
-SELECT c.id, c.prenom, c.nom, c.email, c.type_compte, c.created_at, c.artisan_status,
-       c.decided_at, c.decision_reason, c.decided_by, d.prenom AS decider_prenom, d.nom AS decider_nom
-FROM contacts c
-LEFT JOIN request_search s ON s.contact_id = c.id AND $1::text IS NOT NULL
-LEFT JOIN contacts d ON d.id = c.decided_by
-WHERE c.artisan_status = $2 AND c.artisan_status IN ('approved', 'rejected')
-  AND (c.decided_at, c.id) < ($3::timestamptz, $4::bigint)
+SELECT c.id, c.prenom, c.nom, c.email, c.type_compte, r.created_at, r.status AS artisan_status,
+       r.decided_at, r.decision_reason, r.decided_by, d.prenom AS decider_prenom, d.nom AS decider_nom
+FROM artisan_requests r
+JOIN contacts c ON c.id = r.contact_id
+LEFT JOIN request_search s ON s.contact_id = r.contact_id AND $1::text IS NOT NULL
+LEFT JOIN contacts d ON d.id = r.decided_by
+WHERE r.status = $2 AND r.status IN ('approved', 'rejected')
+  AND (r.decided_at, r.contact_id) < ($3::timestamptz, $4::bigint)
   AND ($1::text IS NULL OR s.search_text ILIKE $1::text)
-ORDER BY c.decided_at DESC, c.id DESC
+ORDER BY r.decided_at DESC, r.contact_id DESC
 LIMIT $5
 `
 
@@ -424,15 +441,16 @@ func (q *Queries) ListDecidedPage(ctx context.Context, arg ListDecidedPageParams
 }
 
 const listPendingPage = `-- name: ListPendingPage :many
-SELECT c.id, c.prenom, c.nom, c.email, c.type_compte, c.created_at, c.artisan_status,
-       c.decided_at, c.decision_reason, c.decided_by, d.prenom AS decider_prenom, d.nom AS decider_nom
-FROM contacts c
-LEFT JOIN request_search s ON s.contact_id = c.id AND $1::text IS NOT NULL
-LEFT JOIN contacts d ON d.id = c.decided_by
-WHERE c.artisan_status = 'pending'
-  AND (c.created_at, c.id) < ($2::timestamptz, $3::bigint)
+SELECT c.id, c.prenom, c.nom, c.email, c.type_compte, r.created_at, r.status AS artisan_status,
+       r.decided_at, r.decision_reason, r.decided_by, d.prenom AS decider_prenom, d.nom AS decider_nom
+FROM artisan_requests r
+JOIN contacts c ON c.id = r.contact_id
+LEFT JOIN request_search s ON s.contact_id = r.contact_id AND $1::text IS NOT NULL
+LEFT JOIN contacts d ON d.id = r.decided_by
+WHERE r.status = 'pending'
+  AND (r.created_at, r.contact_id) < ($2::timestamptz, $3::bigint)
   AND ($1::text IS NULL OR s.search_text ILIKE $1::text)
-ORDER BY c.created_at DESC, c.id DESC
+ORDER BY r.created_at DESC, r.contact_id DESC
 LIMIT $4
 `
 
@@ -500,10 +518,11 @@ func (q *Queries) ListPendingPage(ctx context.Context, arg ListPendingPageParams
 }
 
 const listPendingRequests = `-- name: ListPendingRequests :many
-SELECT id, prenom, nom, email, type_compte, created_at
-FROM contacts
-WHERE artisan_status = 'pending'
-ORDER BY created_at DESC, id DESC
+SELECT c.id, c.prenom, c.nom, c.email, c.type_compte, r.created_at
+FROM artisan_requests r
+JOIN contacts c ON c.id = r.contact_id
+WHERE r.status = 'pending'
+ORDER BY r.created_at DESC, r.contact_id DESC
 LIMIT $1
 `
 

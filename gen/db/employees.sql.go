@@ -40,9 +40,11 @@ func (q *Queries) GrantPDG(ctx context.Context, email string) (int64, error) {
 }
 
 const listPDG = `-- name: ListPDG :many
-SELECT c.id, c.prenom, c.nom, c.email, c.type_compte, c.demande_artisan, c.artisan_status, c.token_version,
-       TRUE AS is_pdg, c.created_at, c.decided_at, c.decision_reason
+SELECT c.id, c.prenom, c.nom, c.email, c.type_compte, COALESCE(r.status = 'pending', FALSE)::boolean AS demande_artisan,
+       COALESCE(r.status, 'none')::artisan_status AS artisan_status, c.token_version,
+       TRUE AS is_pdg, c.created_at, r.decided_at, r.decision_reason
 FROM employees e JOIN contacts c ON c.id = e.contact_id
+LEFT JOIN artisan_requests r ON r.contact_id = c.id
 WHERE e.role = 'PDG'
 ORDER BY c.id
 `

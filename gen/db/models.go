@@ -98,20 +98,24 @@ func (ns NullArtisanStatus) Value() (driver.Value, error) {
 	return string(ns.ArtisanStatus), nil
 }
 
-type Contact struct {
-	ID             int64
-	Prenom         string
-	Nom            string
-	Email          string
-	PasswordHash   string
-	TypeCompte     AccountType
-	DemandeArtisan bool
-	ArtisanStatus  ArtisanStatus
+type ArtisanRequest struct {
+	ContactID      int64
+	Status         ArtisanStatus
+	CreatedAt      time.Time
 	DecidedBy      *int64
 	DecidedAt      pgtype.Timestamptz
 	DecisionReason *string
-	TokenVersion   int32
-	CreatedAt      time.Time
+}
+
+type Contact struct {
+	ID           int64
+	Prenom       string
+	Nom          string
+	Email        string
+	PasswordHash string
+	TypeCompte   AccountType
+	TokenVersion int32
+	CreatedAt    time.Time
 }
 
 type Employee struct {

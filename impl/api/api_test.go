@@ -346,7 +346,7 @@ func TestArtisanRequests(t *testing.T) {
 	}
 	var status, reason string
 	var demande bool
-	if err := s.Pool.QueryRow(bg, "SELECT artisan_status, decision_reason, demande_artisan FROM contacts WHERE id = $1", ids[1]).Scan(&status, &reason, &demande); err != nil ||
+	if err := s.Pool.QueryRow(bg, "SELECT status, decision_reason, status = 'pending' FROM artisan_requests WHERE contact_id = $1", ids[1]).Scan(&status, &reason, &demande); err != nil ||
 		status != "rejected" || reason != "Dossier incomplet" || demande {
 		t.Fatalf("stored rejection: %s %q %v %v", status, reason, demande, err)
 	}
@@ -405,7 +405,7 @@ func TestArtisanRequests(t *testing.T) {
 			}
 		}
 		var status string
-		if err := s.Pool.QueryRow(bg, "SELECT artisan_status FROM contacts WHERE id = $1", id).Scan(&status); err != nil || status != "pending" {
+		if err := s.Pool.QueryRow(bg, "SELECT status FROM artisan_requests WHERE contact_id = $1", id).Scan(&status); err != nil || status != "pending" {
 			t.Errorf("request changed by a rejected call: %s %v", status, err)
 		}
 	})

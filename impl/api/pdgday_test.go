@@ -204,36 +204,43 @@ func TestListSearch(t *testing.T) {
 }
 
 // TestListSearchUsesAnIndex: the search reads through the trigram index of request_search (migration
-// 0007) and the pages through the keyset indexes of migration 0004, not a scan of every request. The
+// 0007) and the pages through the keyset indexes of artisan_requests (migration 0008), not a scan of every request. The
 // queries are those of queries/contacts.sql as planned for their values (the store plans each one
 // for its values): with a pattern, and without one (request_search is not read at all).
 func TestListSearchUsesAnIndex(t *testing.T) {
 	t.Parallel()
 	d := newDay(t, 1)
 	// Enough requests that a sequential scan costs more than the indexes, a third of them decided.
-	if _, err := d.s.Pool.Exec(bg, `INSERT INTO contacts (prenom, nom, email, password_hash, type_compte, demande_artisan, artisan_status)
-		SELECT 'Artisan', 'Nom' || g, 'r' || g || '@example.com', 'x', 'Artisan/Promoteur', TRUE, 'pending' FROM generate_series(1, 20000) g`); err != nil {
+	if _, err := d.s.Pool.Exec(bg, `WITH c AS (
+			INSERT INTO contacts (prenom, nom, email, password_hash, type_compte)
+			SELECT 'Artisan', 'Nom' || g, 'r' || g || '@example.com', 'x', 'Artisan/Promoteur' FROM generate_series(1, 20000) g
+			RETURNING id, prenom, nom, email, created_at
+		), r AS (
+			INSERT INTO artisan_requests (contact_id, status, created_at) SELECT id, 'pending', created_at FROM c
+		)
+		INSERT INTO request_search (contact_id, search_text) SELECT id, prenom || ' ' || nom || ' ' || email FROM c`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.s.Pool.Exec(bg, `UPDATE contacts SET artisan_status = 'approved', demande_artisan = FALSE, decided_at = now() - id * interval '1 s'
-		WHERE email LIKE 'r%@example.com' AND id % 3 = 0`); err != nil {
+	if _, err := d.s.Pool.Exec(bg, `UPDATE artisan_requests SET status = 'approved', decided_at = now() - contact_id * interval '1 s'
+		WHERE contact_id IN (SELECT id FROM contacts WHERE email LIKE 'r%@example.com') AND contact_id % 3 = 0`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.s.Pool.Exec(bg, "ANALYZE contacts, request_search"); err != nil {
+	if _, err := d.s.Pool.Exec(bg, "ANALYZE contacts, artisan_requests, request_search"); err != nil {
 		t.Fatal(err)
 	}
 	const (
-		from = `SELECT c.id FROM contacts c
-			LEFT JOIN request_search s ON s.contact_id = c.id AND %[1]s::text IS NOT NULL
-			LEFT JOIN contacts d ON d.id = c.decided_by `
+		from = `SELECT c.id FROM artisan_requests r
+			JOIN contacts c ON c.id = r.contact_id
+			LEFT JOIN request_search s ON s.contact_id = r.contact_id AND %[1]s::text IS NOT NULL
+			LEFT JOIN contacts d ON d.id = r.decided_by `
 		search = ` AND (%[1]s::text IS NULL OR s.search_text ILIKE %[1]s::text) `
-		all    = from + `WHERE c.artisan_status IN ('pending', 'approved', 'rejected')
-			AND (c.created_at, c.id) < (now(), 9223372036854775807)` + search + `ORDER BY c.created_at DESC, c.id DESC LIMIT 51`
-		history = from + `WHERE c.artisan_status = 'approved' AND c.artisan_status IN ('approved', 'rejected')
-			AND (c.decided_at, c.id) < (now(), 9223372036854775807)` + search + `ORDER BY c.decided_at DESC, c.id DESC LIMIT 51`
-		count = `SELECT count(*) FROM contacts c
-			LEFT JOIN request_search s ON s.contact_id = c.id AND %[1]s::text IS NOT NULL
-			WHERE c.artisan_status IN ('pending', 'approved', 'rejected') AND c.artisan_status = 'approved'` + search
+		all    = from + `WHERE (r.created_at, r.contact_id) < (now(), 9223372036854775807)` + search +
+			`ORDER BY r.created_at DESC, r.contact_id DESC LIMIT 51`
+		history = from + `WHERE r.status = 'approved' AND r.status IN ('approved', 'rejected')
+			AND (r.decided_at, r.contact_id) < (now(), 9223372036854775807)` + search + `ORDER BY r.decided_at DESC, r.contact_id DESC LIMIT 51`
+		count = `SELECT count(*) FROM artisan_requests r
+			LEFT JOIN request_search s ON s.contact_id = r.contact_id AND %[1]s::text IS NOT NULL
+			WHERE r.status = 'approved'` + search
 	)
 	for _, tc := range []struct {
 		name, query, pattern string
@@ -242,8 +249,8 @@ func TestListSearchUsesAnIndex(t *testing.T) {
 		{"search", all, `'%diallo%'`, []string{"request_search_text_idx"}, nil},
 		{"search history", history, `'%diallo%'`, []string{"request_search_text_idx"}, nil},
 		{"search count", count, `'%diallo%'`, []string{"request_search_text_idx"}, nil},
-		{"page", all, "NULL", []string{"contacts_requests_idx"}, []string{"request_search"}},
-		{"history", history, "NULL", []string{"contacts_decided_idx"}, []string{"request_search"}},
+		{"page", all, "NULL", []string{"artisan_requests_created_idx"}, []string{"request_search"}},
+		{"history", history, "NULL", []string{"artisan_requests_decided_idx"}, []string{"request_search"}},
 	} {
 		var plan strings.Builder
 		rows, err := d.s.Pool.Query(bg, "EXPLAIN "+fmt.Sprintf(tc.query, tc.pattern))

@@ -92,9 +92,12 @@ func BenchmarkDecideRace(b *testing.B) {
 	}
 	calls := make(chan call, b.N+1)
 	var ids []int64
-	rows, err := pool.Query(ctx, `INSERT INTO contacts (prenom, nom, email, password_hash, type_compte, demande_artisan, artisan_status)
-		SELECT 'A', 'B', 'race' || g || '@bench.test', 'x', 'Artisan/Promoteur', TRUE, 'pending'
-		FROM generate_series(1, $1::int) AS g RETURNING id`, b.N/2+1)
+	rows, err := pool.Query(ctx, `WITH c AS (
+			INSERT INTO contacts (prenom, nom, email, password_hash, type_compte)
+			SELECT 'A', 'B', 'race' || g || '@bench.test', 'x', 'Artisan/Promoteur' FROM generate_series(1, $1::int) AS g
+			RETURNING id, created_at
+		)
+		INSERT INTO artisan_requests (contact_id, status, created_at) SELECT id, 'pending', created_at FROM c RETURNING contact_id`, b.N/2+1)
 	if err == nil {
 		ids, err = pgx.CollectRows(rows, pgx.RowTo[int64])
 	}

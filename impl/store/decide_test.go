@@ -119,7 +119,7 @@ func asRow(t *testing.T) func(m events.Message, err error) outboxRow {
 func (e *decideEnv) status(t *testing.T, id int64) domain.ArtisanStatus {
 	t.Helper()
 	var s string
-	if err := e.pool.QueryRow(context.Background(), "SELECT artisan_status FROM contacts WHERE id = $1", id).Scan(&s); err != nil {
+	if err := e.pool.QueryRow(context.Background(), "SELECT status FROM artisan_requests WHERE contact_id = $1", id).Scan(&s); err != nil {
 		t.Fatal(err)
 	}
 	return domain.ArtisanStatus(s)
@@ -343,8 +343,8 @@ func TestDecisionWaitingForTheRowLearnsTheOutcome(t *testing.T) {
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // a no-op once committed
 	var decidedAt time.Time
-	if err := tx.QueryRow(ctx, `UPDATE contacts SET artisan_status = 'approved', demande_artisan = FALSE, decided_by = $2,
-		decided_at = now() WHERE id = $1 RETURNING decided_at`, applicant.ID, e.b.ID).Scan(&decidedAt); err != nil {
+	if err := tx.QueryRow(ctx, `UPDATE artisan_requests SET status = 'approved', decided_by = $2,
+		decided_at = now() WHERE contact_id = $1 RETURNING decided_at`, applicant.ID, e.b.ID).Scan(&decidedAt); err != nil {
 		t.Fatal(err)
 	}
 	names(log)

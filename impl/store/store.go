@@ -287,7 +287,7 @@ func (s *Store) Reject(ctx context.Context, id, decidedBy int64, reason *string)
 	return d, nil
 }
 
-// decide runs the decision as one statement (DecideRequest: the UPDATE and the outbox row, so one
+// decide runs the decision as one statement (DecideRequest: the request's row and the outbox row, so one
 // implicit transaction and one round trip), which records the event m names (its name and rooms;
 // the statement builds the payload from the decided row) and, when the request was not pending,
 // returns its decision as it stands.
@@ -300,7 +300,7 @@ func (s *Store) decide(ctx context.Context, id, decidedBy int64, status domain.A
 	}
 	if row.DecidedID != nil {
 		d := domain.Decision{ContactID: *row.DecidedID, NomComplet: domain.FullName(deref(row.Prenom), deref(row.Nom)),
-			Email: deref(row.Email), Status: status, DecidedAt: row.DecidedAt.Time, Reason: row.DecisionReason}
+			Email: deref(row.Email), Status: status, DecidedAt: row.DecidedAt.Time, Reason: reason}
 		if row.DeciderName != nil {
 			d.DecidedBy = &domain.Decider{ID: decidedBy, Name: *row.DeciderName}
 		}
