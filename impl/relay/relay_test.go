@@ -52,25 +52,27 @@ func (r *recorder) waitFor(t *testing.T, n int) []string {
 	return nil
 }
 
-func start(t *testing.T, pool *pgxpool.Pool, out relay.Deliverer, node string) context.CancelFunc {
+func start(t *testing.T, pool *pgxpool.Pool, out relay.Deliverer, node string) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	r := relay.New(pool, out, relay.Options{NodeID: node, PollInterval: 200 * time.Millisecond}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	go func() { _ = r.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
+	// stop returns when Run has: the relay has saved its progress, as a node's does at exit.
+	stop = func() { cancel(); <-done }
+	t.Cleanup(stop)
 	// Wait until the relay has recorded its starting point.
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		var n int
 		_ = pool.QueryRow(context.Background(), "SELECT count(*) FROM relay_progress WHERE node_id = $1", node).Scan(&n)
 		if n == 1 {
-			return cancel
+			return stop
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatal("relay did not start")
-	return cancel
+	return stop
 }
 
 // newPool returns a pool closed after the relays of the test have stopped.
