@@ -472,3 +472,62 @@ func TestDecisionEventIsTheContractsPayload(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// A request goes with its contact, even when the contact is deleted while a decision of its request
+// is being written: the deletion waits for the decision and then removes the decided request too,
+// so no request is left without its contact (counted by CountRequests, listed nowhere).
+func TestDecisionRacingTheApplicantsDeletionLeavesNoRequest(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newDecideEnv(t, nil)
+	applicant := e.register(t, domain.TypeArtisan)
+	tx, err := e.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op once committed
+	// The decision, as DecideRequest writes it: the pending row replaced by the decided one.
+	if _, err := tx.Exec(ctx, `WITH p AS (DELETE FROM artisan_requests WHERE contact_id = $1 AND status = 'pending'
+		RETURNING contact_id, created_at)
+		INSERT INTO artisan_requests (contact_id, status, created_at, decided_by, decided_at)
+		SELECT contact_id, 'approved', created_at, $2, now() FROM p`, applicant.ID, e.a.ID); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.pool.Exec(ctx, "-- the deletion\nDELETE FROM contacts WHERE id = $1", applicant.ID)
+		done <- err
+	}()
+	for waiting := false; !waiting; {
+		if err := e.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '-- the deletion%')`).
+			Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the deletion did not wait for the decision: %v", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var left int
+	if err := e.pool.QueryRow(ctx, "SELECT count(*) FROM artisan_requests WHERE contact_id = $1", applicant.ID).Scan(&left); err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Fatalf("%d request rows left for the deleted contact %d", left, applicant.ID)
+	}
+	page, err := e.st.Requests(ctx, domain.RequestQuery{Filter: domain.FilterAll, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page.Total != int64(len(page.Requests)) {
+		t.Fatalf("the list counts %d requests and shows %d", page.Total, len(page.Requests))
+	}
+}
