@@ -116,9 +116,13 @@ WHERE (sqlc.narg(status)::artisan_status IS NULL OR r.status = sqlc.narg(status)
 -- current_* columns are the request's decision as it stands after the DELETE (artisan_decision
 -- reads it with a snapshot of its own, so a call that waited for a concurrent decider sees that
 -- decision), current_status NULL when there is no such request.
+-- The decider's right is checked here, by the statement that decides, not only when the call was
+-- authorized: a decider whose PDG right was revoked (or whose contact was deleted, employees going
+-- with it) since matches nothing, and current_status is then 'pending'.
 WITH pending AS (
     DELETE FROM artisan_requests
     WHERE contact_id = sqlc.arg(id)::bigint AND status = 'pending'
+      AND EXISTS (SELECT 1 FROM employees e WHERE e.contact_id = sqlc.arg(decided_by)::bigint AND e.role = 'PDG')
     RETURNING contact_id, created_at
 ), applicant AS (
     SELECT d.contact_id, d.created_at, now()::timestamptz AS decided_at, a.prenom, a.nom, a.email,

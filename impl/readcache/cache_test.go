@@ -95,6 +95,9 @@ func TestPendingCacheSeesEveryNodesWrites(t *testing.T) {
 	if n := count(nodeB); n != 1 {
 		t.Fatalf("node B reads %d after the event, want 1", n)
 	}
+	if _, err := db.GrantPDG(ctx, u.Email); err != nil { // only a PDG decides
+		t.Fatal(err)
+	}
 	if _, err := nodeB.Approve(ctx, u.ID, u.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -37,6 +37,9 @@ func BenchmarkApprove(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	if _, err := st.GrantPDG(ctx, pdg.Email); err != nil { // only a PDG decides
+		b.Fatal(err)
+	}
 	var ids []int64
 	next := 0
 	pending := func(n int) {
@@ -84,6 +87,9 @@ func BenchmarkDecideRace(b *testing.B) {
 	st := store.New(pool)
 	pdg, err := st.Register(ctx, domain.NewContact{Prenom: "P", Nom: "DG", Email: "pdg@bench.test", PasswordHash: "x", TypeCompte: "Client"})
 	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := st.GrantPDG(ctx, pdg.Email); err != nil { // only a PDG decides
 		b.Fatal(err)
 	}
 	type call struct {

@@ -531,3 +531,37 @@ func TestDecisionRacingTheApplicantsDeletionLeavesNoRequest(t *testing.T) {
 		t.Fatalf("the list counts %d requests and shows %d", page.Total, len(page.Requests))
 	}
 }
+
+// Only a PDG decides, checked by the statement that decides: a decider whose PDG right was revoked,
+// or whose contact was deleted, after its call was authorized is refused, the request stays
+// pending, no event is recorded, and a PDG can still decide it.
+func TestDecisionByAFormerPDGIsRefused(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newDecideEnv(t, nil)
+	applicant := e.register(t, domain.TypeArtisan)
+	if _, err := e.st.RevokePDG(ctx, e.a.Email); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.Approve(ctx, applicant.ID, e.a.ID); !errors.Is(err, domain.ErrForbidden) {
+		t.Fatalf("approve by a revoked PDG: %v, want forbidden", err)
+	}
+	if _, err := e.pool.Exec(ctx, "DELETE FROM contacts WHERE id = $1", e.b.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.Reject(ctx, applicant.ID, e.b.ID, nil); !errors.Is(err, domain.ErrForbidden) {
+		t.Fatalf("reject by a deleted PDG: %v, want forbidden", err)
+	}
+	if got := e.status(t, applicant.ID); got != domain.StatusPending {
+		t.Fatalf("the request is %q, want still pending", got)
+	}
+	if got := e.decisionEvents(t, applicant.ID); len(got) != 0 {
+		t.Fatalf("refused decisions recorded %+v", got)
+	}
+	if _, err := e.st.GrantPDG(ctx, e.a.Email); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := e.st.Approve(ctx, applicant.ID, e.a.ID); err != nil || d.DecidedBy == nil || d.DecidedBy.ID != e.a.ID {
+		t.Fatalf("approve by a PDG again: %+v %v", d, err)
+	}
+}

@@ -309,8 +309,8 @@ func (s *Store) decide(ctx context.Context, id, decidedBy int64, status domain.A
 	switch current := row.CurrentStatus; {
 	case current == nil || *current == db.ArtisanStatusNone:
 		return domain.Decision{}, domain.ErrNotFound
-	case *current == db.ArtisanStatusPending: // not updated yet pending: a decision is final, not reached
-		return domain.Decision{}, fmt.Errorf("request still pending after a concurrent decision: %w", domain.ErrConflict)
+	case *current == db.ArtisanStatusPending: // the pending row was there: the decider is no PDG (any more)
+		return domain.Decision{}, fmt.Errorf("decide request %d: contact %d is no PDG: %w", id, decidedBy, domain.ErrForbidden)
 	default:
 		taken := domain.Decision{ContactID: id, Status: domain.ArtisanStatus(*current), DecidedAt: row.CurrentDecidedAt.Time,
 			Reason: row.CurrentReason}

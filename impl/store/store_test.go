@@ -96,6 +96,9 @@ func TestStoreSearchFollowsTheContact(t *testing.T) {
 	if _, err := pool.Exec(ctx, "UPDATE contacts SET nom = 'Sow', email = 'amina.sow@example.com' WHERE id = $1", req.ID); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := st.GrantPDG(ctx, client.Email); err != nil { // only a PDG decides
+		t.Fatal(err)
+	}
 	if _, err := st.Approve(ctx, req.ID, client.ID); err != nil {
 		t.Fatal(err)
 	}
