@@ -236,6 +236,8 @@ func TestListSearchUsesAnIndex(t *testing.T) {
 		search = ` AND (%[1]s::text IS NULL OR s.search_text ILIKE %[1]s::text) `
 		all    = from + `WHERE (r.created_at, r.contact_id) < (now(), 9223372036854775807)` + search +
 			`ORDER BY r.created_at DESC, r.contact_id DESC LIMIT 51`
+		pending = from + `WHERE r.status = 'pending' AND (r.created_at, r.contact_id) < (now(), 9223372036854775807)` + search +
+			`ORDER BY r.created_at DESC, r.contact_id DESC LIMIT 51`
 		history = from + `WHERE r.status = 'approved' AND r.status IN ('approved', 'rejected')
 			AND (r.decided_at, r.contact_id) < (now(), 9223372036854775807)` + search + `ORDER BY r.decided_at DESC, r.contact_id DESC LIMIT 51`
 		count = `SELECT count(*) FROM artisan_requests r
@@ -251,6 +253,8 @@ func TestListSearchUsesAnIndex(t *testing.T) {
 		{"search count", count, `'%diallo%'`, []string{"request_search_text_idx"}, nil},
 		{"page", all, "NULL", []string{"artisan_requests_created_idx"}, []string{"request_search"}},
 		{"history", history, "NULL", []string{"artisan_requests_decided_idx"}, []string{"request_search"}},
+		{"pending page", pending, "NULL", []string{"artisan_requests_pending_idx"}, []string{"request_search"}},
+		{"search pending", pending, `'%diallo%'`, []string{"request_search_text_idx"}, nil},
 	} {
 		var plan strings.Builder
 		rows, err := d.s.Pool.Query(bg, "EXPLAIN "+fmt.Sprintf(tc.query, tc.pattern))
