@@ -44,6 +44,55 @@ func dialOpen(t *testing.T, addr string) *rawClient {
 	return &rawClient{nc: nc, br: br}
 }
 
+// TestHostilePipelinedConnectsMakeOneSocket: an Engine.IO session is one socket. A client that
+// sends many CONNECT packets at once (before the first is answered) gets one socket at most (the
+// library closes a session that sends a CONNECT once it has its socket), not one per packet: each
+// would cost an authentication, room memberships and a timer, and get every event once more,
+// past the per-address session cap.
+func TestHostilePipelinedConnectsMakeOneSocket(t *testing.T) {
+	const n = 50
+	mostSockets := func(s *Server) int {
+		most := 0
+		for end := time.Now().Add(2 * time.Second); time.Now().Before(end); time.Sleep(time.Millisecond) {
+			pdg, _ := s.CountSockets()
+			most = max(most, pdg)
+		}
+		return most
+	}
+	for _, tr := range []struct {
+		name string
+		opts Options
+	}{{"own websocket", Options{OwnWebsocket: true}}, {"library websocket", Options{}}} {
+		t.Run(tr.name, func(t *testing.T) {
+			s, url := newBenchServerWith(t, tr.opts)
+			c := dialOpen(t, strings.TrimPrefix(url, "http://"))
+			var burst []byte
+			for range n {
+				burst = append(burst, maskedFrame(true, opText, []byte(`40{"token":"pdg"}`))...)
+			}
+			if _, err := c.nc.Write(burst); err != nil {
+				t.Fatal(err)
+			}
+			if most := mostSockets(s); most > 1 {
+				t.Fatalf("%d sockets from one connection's CONNECTs, want 1", most)
+			}
+		})
+	}
+	t.Run("polling", func(t *testing.T) {
+		s, url := newBenchServerWith(t, Options{OwnWebsocket: true})
+		_, sid, _ := pollHandshake(t, http.DefaultClient, url)
+		body := strings.Repeat(`40{"token":"pdg"}`+"\x1e", n-1) + `40{"token":"pdg"}`
+		r, err := http.Post(url+"/socket.io/?EIO=4&transport=polling&sid="+sid, "text/plain;charset=UTF-8", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		if most := mostSockets(s); most > 1 {
+			t.Fatalf("%d sockets from one session's CONNECTs, want 1", most)
+		}
+	})
+}
+
 // readUntilClosed reads server frames until the connection ends; it fails when it is still
 // open after within.
 func readUntilClosed(t *testing.T, c *rawClient, within time.Duration) {
