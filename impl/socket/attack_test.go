@@ -304,3 +304,42 @@ func TestHostileConnectAgainAfterServerDisconnect(t *testing.T) {
 	}
 	waitFor(t, 5*time.Second, func() bool { return heldNothing(s) }, func() string { return heldString(s) })
 }
+
+// TestSlowReaderDoesNotStallOtherHeartbeats: while the server's writes to a client that does not
+// read wait (its kernel buffers full, frames queued for it), the other sessions' heartbeats, on
+// the same timers goroutine, go on.
+func TestSlowReaderDoesNotStallOtherHeartbeats(t *testing.T) {
+	s, addr := newHeartbeatServer(t, 50*time.Millisecond, 2*time.Second)
+	slow := dialRaw(t, addr)
+	defer slow.nc.Close()
+	waitJoined(t, s, 1)
+	sess, ok := s.socketsOf(1)[0].Conn().(*wsSession)
+	if !ok {
+		t.Fatal("a websocket handshake is not our session")
+	}
+	frame := newTextFrame(bytes.Repeat([]byte("x"), 32<<10))
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		sess.writeFrame(frame.frame)
+		sess.wsConn.mu.Lock()
+		waiting := sess.writing && sess.pendingBytes > 0
+		sess.wsConn.mu.Unlock()
+		if waiting {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the writes to a client that does not read never waited")
+		}
+	}
+	other := dialRawWith(t, addr, "", `40{"token":"other"}`)
+	defer other.nc.Close()
+	_ = other.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for i := range 10 {
+		p, err := readServerFrame(other.br)
+		if err != nil || string(p) != "2" {
+			t.Fatalf("ping %d of the other session: %q %v", i, p, err)
+		}
+		if _, err := other.nc.Write(clientFrame("3")); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
