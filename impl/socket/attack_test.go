@@ -343,3 +343,46 @@ func TestSlowReaderDoesNotStallOtherHeartbeats(t *testing.T) {
 		}
 	}
 }
+
+// TestHostileWebsocketWithWebsocketSessionId: a second websocket that names a websocket
+// session's id does not take it over (the engine's upgrade refuses an upgraded session); the
+// session goes on and still gets its events.
+func TestHostileWebsocketWithWebsocketSessionId(t *testing.T) {
+	s, addr := newHeartbeatServer(t, time.Minute, time.Minute)
+	c := dialRaw(t, addr)
+	defer c.nc.Close()
+	waitJoined(t, s, 1)
+	sid := s.socketsOf(1)[0].Conn().Id()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	req := "GET /socket.io/?EIO=4&transport=websocket&sid=" + sid + " HTTP/1.1\r\nHost: " + addr +
+		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n" +
+		string(maskedFrame(true, opText, []byte("2probe")))
+	if _, err := io.WriteString(nc, req); err != nil {
+		t.Fatal(err)
+	}
+	_ = nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(nc)
+	if resp, err := http.ReadResponse(br, nil); err == nil && resp.StatusCode == http.StatusSwitchingProtocols {
+		if p, err := readServerFrame(br); err == nil && string(p) == "3probe" {
+			t.Fatal("a second websocket took over the session")
+		}
+	}
+	if pdg, _ := s.CountSockets(); pdg != 1 {
+		t.Fatalf("%d PDG sockets, want 1", pdg)
+	}
+	m, err := events.NewArtisanRequestApproved(events.ArtisanRequestApproved{ContactID: 42, NomComplet: "Amina Diallo", Email: "amina@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Deliver(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if p, err := readServerFrame(c.br); err != nil || !bytes.HasPrefix(p, []byte(`42["`)) {
+		t.Fatalf("the session's event: %q %v", p, err)
+	}
+}
