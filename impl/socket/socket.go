@@ -217,8 +217,15 @@ func (s *Server) authenticate(sock *sio.Socket, next func(*sio.ExtendedError)) {
 	}
 	// One socket per session: a CONNECT sent while the first was being authenticated (several
 	// in one write, or one poll's body) would make one more socket, with its rooms, per packet.
+	// Such a session is closed, without an answer: a client that sent its CONNECT again after the
+	// server disconnected its socket (a new token after the old one expired) reconnects afresh,
+	// where a connect_error would stop it.
+	secondConnect := func() {
+		s.log.Info("socket session closed", "reason", "second connect on the session", "remote", remote)
+		sock.Conn().Close(true) // at once: a polling session does not wait for its next poll
+	}
 	if s.guard.hasSocket(sock.Conn().Id()) {
-		deny("second connect on the session")
+		secondConnect()
 		return
 	}
 	hs := sock.Handshake()
@@ -251,7 +258,7 @@ func (s *Server) authenticate(sock *sio.Socket, next func(*sio.ExtendedError)) {
 		return
 	}
 	if !s.guard.connected(sock.Conn().Id()) {
-		deny("second connect on the session")
+		secondConnect()
 		return
 	}
 	sock.SetData(&connData{s: s, sock: sock, userID: u.ID, tokenVersion: u.TokenVersion, pdg: u.IsPDG,
