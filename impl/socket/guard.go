@@ -179,15 +179,25 @@ func (g *guard) opened(conn engine.Socket) {
 }
 
 // connected marks the Engine.IO session id as authenticated: it is no longer subject to the
-// connect timeout.
-func (g *guard) connected(id string) {
+// connect timeout. It reports false when the session had a socket authenticated already (or is
+// unknown): a session is one socket.
+func (g *guard) connected(id string) bool {
 	g.mu.Lock()
 	s := g.conns[id]
 	g.mu.Unlock()
-	if s != nil {
-		s.connected.Store(true)
-		g.timers.stop(&s.timer)
+	if s == nil || !s.connected.CompareAndSwap(false, true) {
+		return false
 	}
+	g.timers.stop(&s.timer)
+	return true
+}
+
+// hasSocket reports whether a socket was authenticated on the Engine.IO session id.
+func (g *guard) hasSocket(id string) bool {
+	g.mu.Lock()
+	s := g.conns[id]
+	g.mu.Unlock()
+	return s != nil && s.connected.Load()
 }
 
 // remote returns the client address of the Engine.IO session id ("" when unknown).

@@ -196,6 +196,14 @@ func (s *wsSession) message(mt int, payload []byte) {
 	if s.state.Load() != stateOpen {
 		return
 	}
+	if s.ctx.Load() == nil && isConnect(mt, payload) {
+		// A socket connected on the session, which then dropped its handshake request: a new
+		// socket would be built from it (the library's handshake reads it). One socket per
+		// session; this CONNECT comes after the server disconnected the first (its token expired,
+		// revoked), while its DISCONNECT packet was on its way.
+		s.onClose("forced close", nil)
+		return
+	}
 	p, err := parser.Parserv4().DecodePacket(messageBuffer(mt, payload))
 	if err != nil || p == nil {
 		s.onClose("parse error", nil)
@@ -211,6 +219,12 @@ func (s *wsSession) message(mt int, payload []byte) {
 	case packet.MESSAGE:
 		s.Emit("data", p.Data)
 	}
+}
+
+// isConnect reports whether a client message is a Socket.IO CONNECT (an Engine.IO MESSAGE, '4',
+// of a Socket.IO CONNECT, '0').
+func isConnect(mt int, payload []byte) bool {
+	return mt == ws.TextMessage && len(payload) >= 2 && payload[0] == '4' && payload[1] == '0'
 }
 
 func (s *wsSession) readEnded(err error) {

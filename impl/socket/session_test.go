@@ -32,11 +32,12 @@ func waitFor(t *testing.T, within time.Duration, cond func() bool, what func() s
 }
 
 // held is what the server holds for sessions: its sessions, engine table entries, timers,
-// sockets by contact, watched connections.
+// sockets by contact (and the namespace's sockets and rooms), watched connections.
 func held(s *Server) (sessions, engine, timers, users, watched int) {
 	s.mu.Lock()
 	users = len(s.byUser)
 	s.mu.Unlock()
+	users += s.io.Sockets().Sockets().Len() + s.io.Sockets().Adapter().Rooms().Len()
 	if s.poller != nil {
 		watched = pollerEntries(s.poller)
 	}
@@ -51,7 +52,7 @@ func heldNothing(s *Server) bool {
 func heldString(s *Server) string {
 	a, b, c, d, e := held(s)
 	return "still held: " + strings.Join([]string{itoa(a) + " sessions", itoa(b) + " engine entries", itoa(c) + " timers",
-		itoa(d) + " contacts", itoa(e) + " watched connections"}, ", ")
+		itoa(d) + " contacts, sockets or rooms", itoa(e) + " watched connections"}, ", ")
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -215,6 +215,19 @@ func (s *Server) authenticate(sock *sio.Socket, next func(*sio.ExtendedError)) {
 		s.log.Info("socket auth failed", append([]any{"reason", reason, "remote", remote}, attrs...)...)
 		next(sio.NewExtendedError("unauthorized", nil))
 	}
+	// One socket per session: a CONNECT sent while the first was being authenticated (several
+	// in one write, or one poll's body) would make one more socket, with its rooms, per packet.
+	// Such a session is closed, without an answer: a client that sent its CONNECT again after the
+	// server disconnected its socket (a new token after the old one expired) reconnects afresh,
+	// where a connect_error would stop it.
+	secondConnect := func() {
+		s.log.Info("socket session closed", "reason", "second connect on the session", "remote", remote)
+		sock.Conn().Close(true) // at once: a polling session does not wait for its next poll
+	}
+	if s.guard.hasSocket(sock.Conn().Id()) {
+		secondConnect()
+		return
+	}
 	hs := sock.Handshake()
 	token, _ := hs.Auth["token"].(string)
 	// The socket's handshake is kept for its life: its auth payload is not (nothing reads it
@@ -244,9 +257,12 @@ func (s *Server) authenticate(sock *sio.Socket, next func(*sio.ExtendedError)) {
 		deny("revoked token", "contact_id", claims.UserID)
 		return
 	}
+	if !s.guard.connected(sock.Conn().Id()) {
+		secondConnect()
+		return
+	}
 	sock.SetData(&connData{s: s, sock: sock, userID: u.ID, tokenVersion: u.TokenVersion, pdg: u.IsPDG,
 		expiresAt: claims.ExpiresAt, expiry: timer{i: -1}})
-	s.guard.connected(sock.Conn().Id())
 	if sess, ok := sock.Conn().(*wsSession); ok {
 		sess.connected() // the socket has its handshake: the request is of no use from now on
 	}
