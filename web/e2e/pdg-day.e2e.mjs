@@ -411,6 +411,21 @@ describe("The PDG's day", { timeout: 900_000 }, () => {
     assert.equal(new Set(tops).size, 1, `the four tabs on one line at ${PHONE.width} px (tops ${tops})`);
     assert.ok(await tabs.evaluateAll((ts) => ts.every((t) => t.getBoundingClientRect().right <= window.innerWidth + 0.5)),
       `every tab in view at ${PHONE.width} px`);
+    // the widest count the tab ever shows is "999+": the four tabs still fit at 390 px and at 360 px
+    for (const width of [PHONE.width, 360]) {
+      await P.page.setViewportSize({ width, height: PHONE.height });
+      const overflow = await P.page.locator(".tab-count").evaluate((count) => {
+        const was = count.textContent;
+        count.textContent = "999+";
+        const list = count.closest('[role="tablist"]');
+        const tops = new Set([...list.querySelectorAll('[role="tab"]')].map((t) => Math.round(t.getBoundingClientRect().top)));
+        const hidden = list.scrollWidth - list.clientWidth;
+        count.textContent = was;
+        return { lines: tops.size, hidden };
+      });
+      assert.deepEqual(overflow, { lines: 1, hidden: 0 }, `the tabs with a count of 999+ stay on one line, none scrolled out, at ${width} px`);
+    }
+    await P.page.setViewportSize(PHONE);
 
     await P.page.setViewportSize({ width: 320, height: 640 });
     await P.assertNoOverflow("Demandes page at 320 px");

@@ -15,3 +15,8 @@ export function breakableEmail(email: string): (string | { wbr: true })[] {
   }
   return parts;
 }
+
+/** A count as a short badge shows it: exact up to 999, then "999+" (the list's summary gives the exact figure). */
+export function badgeCount(count: number): string {
+  return count > 999 ? "999+" : String(count);
+}

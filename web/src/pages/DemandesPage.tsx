@@ -8,7 +8,7 @@ import { decidedLine, decisionInfo } from "../store/decided";
 import DesktopNotificationsButton from "../components/DesktopNotificationsButton";
 import OfflineBanner from "../components/OfflineBanner";
 import RequestList from "../components/RequestList";
-import { formatDate } from "../components/format";
+import { badgeCount, formatDate } from "../components/format";
 import Email from "../components/Email";
 
 const TABS: { id: RequestFilter; label: string }[] = [
@@ -112,7 +112,14 @@ export default function DemandesPage() {
             onKeyDown={(e) => onTabKey(e, i)}
           >
             {t.label}
-            {t.id === "pending" && <span className="tab-count"> ({pending.count})</span>}
+            {t.id === "pending" && (
+              <>
+                <span className="tab-count" aria-hidden="true">
+                  {badgeCount(pending.count)}
+                </span>
+                <span className="visually-hidden"> ({pending.count})</span>
+              </>
+            )}
           </button>
         ))}
       </div>
