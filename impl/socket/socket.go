@@ -153,6 +153,9 @@ func New(opts Options, tokens Tokens, users Users, log *slog.Logger) *Server {
 	_ = s.io.Engine().On("connection", func(args ...any) {
 		if conn, ok := args[0].(engine.Socket); ok {
 			s.guard.opened(conn)
+			if _, own := conn.(*wsSession); !own { // ours bounds its connection's writes itself (wsconn.go)
+				boundQueue(conn, log)
+			}
 		}
 	})
 	s.io.Use(s.authenticate)
