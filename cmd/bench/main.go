@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -265,9 +264,13 @@ func runTarget(ctx context.Context, cfg *config, t *Target, logw io.Writer) *Tar
 	res := &TargetResult{Name: t.Name, URL: t.URL}
 	e := &env{cfg: cfg, t: t, res: res, logw: logw}
 	if t.Start != "" {
-		logPath := filepath.Join(os.TempDir(), "bench-"+t.Name+".log")
-		e.logf("starting: %s (log %s)", t.Start, logPath)
-		if err := t.startServer(ctx, logPath); err != nil {
+		logf, err := os.CreateTemp("", "bench-"+t.Name+"-*.log") // one per run: benches running at once keep theirs
+		if err != nil {
+			res.check("start", false, "server log: %v", err)
+			return res
+		}
+		e.logf("starting: %s (log %s)", t.Start, logf.Name())
+		if err := t.startServer(ctx, logf); err != nil {
 			res.check("start", false, "%v", err)
 			t.stopServer()
 			return res

@@ -151,16 +151,13 @@ func (t *Target) grantPDG(ctx context.Context, email string) error {
 // startServer runs t.Start (in its own process group, PORT set from the URL unless the command sets it), waits
 // until the URL answers HTTP, and sets t.PID to the serving process. It returns an error if the server does not
 // answer within 3 minutes or exits.
-func (t *Target) startServer(ctx context.Context, logPath string) error {
+// The server writes its output to logf, which startServer closes.
+func (t *Target) startServer(ctx context.Context, logf *os.File) error {
+	defer logf.Close()
 	if resp, err := http.Get(t.URL + "/api/users/me"); err == nil {
 		resp.Body.Close()
 		return fmt.Errorf("something already answers at %s: not starting a second server there", t.URL)
 	}
-	logf, err := os.Create(logPath)
-	if err != nil {
-		return err
-	}
-	defer logf.Close()
 	cmd := exec.Command("sh", "-c", t.Start)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -178,9 +175,9 @@ func (t *Target) startServer(ctx context.Context, logPath string) error {
 	for {
 		select {
 		case err := <-exited:
-			return fmt.Errorf("server exited (%v), log %s", err, logPath)
+			return fmt.Errorf("server exited (%v), log %s", err, logf.Name())
 		case <-deadline:
-			return fmt.Errorf("server did not answer at %s within 3 minutes, log %s", t.URL, logPath)
+			return fmt.Errorf("server did not answer at %s within 3 minutes, log %s", t.URL, logf.Name())
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(200 * time.Millisecond):
