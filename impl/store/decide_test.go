@@ -565,3 +565,32 @@ func TestDecisionByAFormerPDGIsRefused(t *testing.T) {
 		t.Fatalf("approve by a PDG again: %+v %v", d, err)
 	}
 }
+
+// Requests go with their contacts when the contacts are emptied at once (TRUNCATE ... CASCADE,
+// which fires no row trigger): no request is left counted or listed without its contact.
+func TestEmptyingTheContactsLeavesNoRequest(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newDecideEnv(t, nil)
+	pending, decided := e.register(t, domain.TypeArtisan), e.register(t, domain.TypeArtisan)
+	if _, err := e.st.Approve(ctx, decided.ID, e.a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.pool.Exec(ctx, "TRUNCATE contacts CASCADE"); err != nil {
+		t.Fatal(err)
+	}
+	var left int
+	if err := e.pool.QueryRow(ctx, "SELECT count(*) FROM artisan_requests").Scan(&left); err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Fatalf("%d request rows left after emptying the contacts (contacts %d and %d)", left, pending.ID, decided.ID)
+	}
+	if n, err := e.st.CountPending(ctx); err != nil || n != 0 {
+		t.Fatalf("CountPending = %d, %v; want 0", n, err)
+	}
+	page, err := e.st.Requests(ctx, domain.RequestQuery{Filter: domain.FilterAll, Limit: 10})
+	if err != nil || page.Total != 0 || len(page.Requests) != 0 {
+		t.Fatalf("Requests after emptying the contacts: %d of %d (%v), want none", len(page.Requests), page.Total, err)
+	}
+}
