@@ -22,7 +22,8 @@ export const config = {
   webOrigin: `http://localhost:${webPort}`,
   distDir: join(here, ".dist"),
   tmpDir: join(here, ".tmp"),
-  screenshotDir: env.E2E_SCREENSHOT_DIR ? resolve(env.E2E_SCREENSHOT_DIR) : join(here, "screenshots"),
+  /** Not the committed e2e/screenshots (the READMEs' pictures): a run leaves the worktree clean; refresh those with E2E_SCREENSHOT_DIR=e2e/screenshots. */
+  screenshotDir: env.E2E_SCREENSHOT_DIR ? resolve(env.E2E_SCREENSHOT_DIR) : join(here, ".tmp", "screenshots"),
   serverCmd: env.E2E_SERVER_CMD || "go run ./cmd/server",
   grantCmd: env.E2E_GRANT_CMD || "go run ./cmd/server grant-pdg {email}",
   /** Default: the grant command with grant-pdg replaced by revoke-pdg. */

@@ -3,6 +3,7 @@ import { usePending } from "../api/hooks";
 import { useAppSelector } from "../store";
 import { rowsWithSettled } from "../store/settledSlice";
 import OfflineBanner from "./OfflineBanner";
+import { badgeCount } from "./format";
 import RequestList from "./RequestList";
 
 export function countText(count: number): string {
@@ -10,7 +11,7 @@ export function countText(count: number): string {
 }
 
 /**
- * The PDG's bell: a button named "Notifications : N demandes en attente" (its badge shows N) and its dropdown,
+ * The PDG's bell: a button named "Notifications : N demandes en attente" (its badge shows N, "999+" beyond 999) and its dropdown,
  * a full-width sheet on a phone. The dropdown lists the first page; "Voir toutes les demandes" opens the page.
  */
 export default function NotificationBell() {
@@ -61,11 +62,14 @@ export default function NotificationBell() {
             d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22Zm7-6V11a7 7 0 0 0-5.5-6.84V3.5a1.5 1.5 0 0 0-3 0v.66A7 7 0 0 0 5 11v5l-2 2v1h18v-1l-2-2Z"
           />
         </svg>
-        <span className="visually-hidden">Notifications : </span>
-        <span className={`badge${count === 0 ? " badge-zero" : ""}`} data-testid="bell-badge">
-          {count}
+        <span className="visually-hidden">
+          Notifications : {count}
+          {count === 1 ? " demande en attente" : " demandes en attente"}
         </span>
-        <span className="visually-hidden">{count === 1 ? " demande en attente" : " demandes en attente"}</span>
+        {/* capped at 999+ so that it stays on the bell; the exact count is in the name above */}
+        <span className={`badge${count === 0 ? " badge-zero" : ""}`} data-testid="bell-badge" aria-hidden="true">
+          {badgeCount(count)}
+        </span>
       </button>
       {open && (
         <div className="bell-panel" id={panelId} role="region" aria-label="Demandes artisan en attente">
