@@ -41,6 +41,7 @@ type statusError struct {
 	Method, Path string
 	Status       int
 	Body         string
+	RetryAfter   time.Duration // from Retry-After (seconds), 0 when absent
 }
 
 func (e *statusError) Error() string {
@@ -76,7 +77,11 @@ func (a *api) call(ctx context.Context, method, path, token string, in, out any)
 	if resp.StatusCode/100 != 2 {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		_, _ = io.Copy(io.Discard, resp.Body)
-		return resp.StatusCode, &statusError{method, path, resp.StatusCode, string(bytes.TrimSpace(b))}
+		se := &statusError{Method: method, Path: path, Status: resp.StatusCode, Body: string(bytes.TrimSpace(b))}
+		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+			se.RetryAfter = time.Duration(secs) * time.Second
+		}
+		return resp.StatusCode, se
 	}
 	if out != nil {
 		err = json.NewDecoder(resp.Body).Decode(out)

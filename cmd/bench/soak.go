@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -104,6 +106,7 @@ type soakRun struct {
 
 	ops, regs, decs, races, raceBad atomic.Int64
 	st5xx, stBad, transport         atomic.Int64
+	shed                            atomic.Int64 // 503 with Retry-After, tried again
 	noPending                       atomic.Int64
 	firstBad                        atomic.Value
 	maxQueue                        atomic.Int64 // ns a job waited for a worker
@@ -145,12 +148,46 @@ func (r *soakRun) status(what string, st int, err error, ok int, allow409 bool) 
 	}
 }
 
+// soakShedRetries is how many times a registration answered 503 with Retry-After is tried again.
+const soakShedRetries = 3
+
+// shedding reports whether an answer is the server's overload answer (503 with Retry-After: the
+// password hasher's queue is full, nothing was written) and how long to wait before trying again.
+func shedding(st int, err error) (time.Duration, bool) {
+	var se *statusError
+	if st != http.StatusServiceUnavailable || !errors.As(err, &se) || se.RetryAfter <= 0 {
+		return 0, false
+	}
+	return min(se.RetryAfter, 5*time.Second), true
+}
+
+// registerRetrying registers a user, trying again (up to soakShedRetries times) after an overload
+// answer, as a client would; attempt is called before each attempt.
+func (r *soakRun) registerRetrying(ctx context.Context, email, typeCompte string, attempt func()) (authResponse, int, error) {
+	for n := 0; ; n++ {
+		if attempt != nil {
+			attempt()
+		}
+		res, st, err := r.a.register(ctx, email, typeCompte)
+		wait, shed := shedding(st, err)
+		if !shed || n == soakShedRetries {
+			return res, st, err
+		}
+		r.shed.Add(1)
+		select { // plus up to half as long again, so that clients shed together do not all come back at once
+		case <-ctx.Done():
+			return res, st, err
+		case <-time.After(wait + rand.N(wait/2+1)):
+		}
+	}
+}
+
 // register registers one applicant, then connects its socket and makes it decidable.
 func (r *soakRun) register(ctx context.Context) {
 	r.regs.Add(1)
 	email := r.e.s.newEmail()
-	start := r.now()
-	res, st, err := r.a.register(ctx, email, typeArtisan)
+	var start int64
+	res, st, err := r.registerRetrying(ctx, email, typeArtisan, func() { start = r.now() })
 	r.status("register", st, err, 201, false)
 	if st != 201 || err != nil {
 		return
@@ -279,7 +316,7 @@ func runSoak(ctx context.Context, e *env) error {
 	// Client users for the plain user sockets.
 	var clientTokens []string
 	for i := 0; i < min(soakClients, nClient); i++ {
-		res, _, err := r.a.register(ctx, e.s.newEmail(), typeClient)
+		res, _, err := r.registerRetrying(ctx, e.s.newEmail(), typeClient, nil)
 		if err != nil {
 			return fmt.Errorf("register Client user: %w", err)
 		}
@@ -297,7 +334,7 @@ func runSoak(ctx context.Context, e *env) error {
 			go func() {
 				defer wg.Done()
 				for next.Add(1) <= int64(seed) && ctx.Err() == nil {
-					res, _, err := r.a.register(ctx, e.s.newEmail(), typeArtisan)
+					res, _, err := r.registerRetrying(ctx, e.s.newEmail(), typeArtisan, nil)
 					if err != nil {
 						firstErr.CompareAndSwap(nil, err)
 						return
@@ -507,6 +544,7 @@ func runSoak(ctx context.Context, e *env) error {
 	e.res.add("soak.duplicated", "soak: duplicated deliveries", "count", float64(dup))
 	e.res.add("soak.unexpected", "soak: unexpected deliveries", "count", float64(unexpected))
 	e.res.add("soak.5xx", "soak: 5xx answers", "count", float64(r.st5xx.Load()))
+	e.res.add("soak.shed", "soak: registrations answered 503 with Retry-After, then tried again", "count", float64(r.shed.Load()))
 	e.res.add("soak.p50", "soak: REST call -> receipt p50", "ms", ms(sum.P50))
 	e.res.add("soak.p99", "soak: REST call -> receipt p99", "ms", ms(sum.P99))
 	e.res.add("soak.max", "soak: REST call -> receipt max", "ms", ms(sum.Max))
@@ -541,9 +579,9 @@ func runSoak(ctx context.Context, e *env) error {
 	e.res.check("soak.applicant_connect", r.appConnFail.Load() == 0, "%d applicant sockets failed to connect %s",
 		r.appConnFail.Load(), sockErr)
 	e.res.check("soak.sockets_stay", dropped == 0, "%d sockets dropped %s", dropped, sockErr)
-	e.logf("soak: %d ops (%.1f/s), %d 5xx; deliveries expected %d, delivered %d, missed %d, duplicated %d, "+
+	e.logf("soak: %d ops (%.1f/s), %d 5xx, %d shed and tried again; deliveries expected %d, delivered %d, missed %d, duplicated %d, "+
 		"unexpected %d; p50 %.1f ms, p99 %.1f ms, max %.1f ms; server %.2f cores, RSS %d MB",
-		ops, perSecond(int(ops), opsWall), r.st5xx.Load(), expected, delivered, missed, dup, unexpected,
+		ops, perSecond(int(ops), opsWall), r.st5xx.Load(), r.shed.Load(), expected, delivered, missed, dup, unexpected,
 		ms(sum.P50), ms(sum.P99), ms(sum.Max), u.Server.Seconds()/u.Wall.Seconds(), rss>>20)
 	return nil
 }
