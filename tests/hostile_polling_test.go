@@ -27,26 +27,7 @@ func TestHostilePollingClientThatNeverPollsIsCut(t *testing.T) {
 	srv := proctest.Start(t, apptest.LimitedEnv(db, "info"))
 	pdg := makePDG(t, srv)
 	hc := &http.Client{Timeout: 30 * time.Second}
-	connect := func() string {
-		open := pollingSession(t, hc, srv.URL)
-		pu := srv.URL + "/socket.io/?EIO=4&transport=polling&sid=" + open.Sid
-		r, err := hc.Post(pu, "text/plain;charset=UTF-8", strings.NewReader(`40{"token":"`+pdg.Token+`"}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.Body.Close()
-		r, err = hc.Get(pu)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(r.Body)
-		r.Body.Close()
-		if !strings.HasPrefix(string(b), "40{") {
-			t.Fatalf("polling connect: %q", b)
-		}
-		return pu
-	}
-	hostile, reader := connect(), connect()
+	hostile, reader := pollingConnect(t, hc, srv.URL, pdg.Token), pollingConnect(t, hc, srv.URL, pdg.Token)
 
 	// The reader polls without pause and counts the events it gets.
 	var got atomic.Int64

@@ -244,22 +244,7 @@ func TestHostileTrickledBodyIsCut(t *testing.T) {
 	// A long-polling GET outlives the body timeout.
 	pdg := makePDG(t, srv)
 	hc := &http.Client{}
-	open := pollingSession(t, hc, srv.URL)
-	pu := srv.URL + "/socket.io/?EIO=4&transport=polling&sid=" + open.Sid
-	r, err := hc.Post(pu, "text/plain;charset=UTF-8", strings.NewReader(`40{"token":"`+pdg.Token+`"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Body.Close()
-	r, err = hc.Get(pu) // the CONNECT answer
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(r.Body)
-	r.Body.Close()
-	if !strings.HasPrefix(string(b), "40{") {
-		t.Fatalf("polling connect: %q", b)
-	}
+	pu := pollingConnect(t, hc, srv.URL, pdg.Token)
 	start = time.Now()
 	got := make(chan string, 1)
 	go func() {
@@ -360,6 +345,28 @@ func TestHostileMetricsNotOnThePublicPort(t *testing.T) {
 	if code := status(t, "http://"+addr+"/metrics"); code != http.StatusOK {
 		t.Fatalf("GET /metrics on METRICS_ADDR: %d, want 200", code)
 	}
+}
+
+// pollingConnect opens a long-polling session on the server at base through hc, connects its
+// socket with token and reads the CONNECT answer; it returns the session's polling URL.
+func pollingConnect(t *testing.T, hc *http.Client, base, token string) string {
+	t.Helper()
+	pu := base + "/socket.io/?EIO=4&transport=polling&sid=" + pollingSession(t, hc, base).Sid
+	r, err := hc.Post(pu, "text/plain;charset=UTF-8", strings.NewReader(`40{"token":"`+token+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	r, err = hc.Get(pu) // the CONNECT answer
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	if !strings.HasPrefix(string(b), "40{") {
+		t.Fatalf("polling connect: %q", b)
+	}
+	return pu
 }
 
 // polling is the Engine.IO open packet of a long-polling session.

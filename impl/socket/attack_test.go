@@ -23,25 +23,9 @@ import (
 // dialOpen upgrades a raw websocket and reads the Engine.IO OPEN packet; no CONNECT yet.
 func dialOpen(t *testing.T, addr string) *rawClient {
 	t.Helper()
-	nc, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { nc.Close() })
-	req := "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: " + addr +
-		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-	if _, err := io.WriteString(nc, req); err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReaderSize(nc, 512)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("upgrade: %v %v", resp, err)
-	}
-	if open, err := readServerFrame(br); err != nil || !bytes.HasPrefix(open, []byte("0{")) {
-		t.Fatalf("engine.io open: %q %v", open, err)
-	}
-	return &rawClient{nc: nc, br: br}
+	c := openRaw(t, addr, "")
+	t.Cleanup(func() { c.nc.Close() })
+	return c
 }
 
 // TestHostilePipelinedConnectsMakeOneSocket: an Engine.IO session is one socket. A client that
@@ -175,9 +159,7 @@ func dialConnect(addr, connect string) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	req := "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: " + addr +
-		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n" +
-		string(maskedFrame(true, opText, []byte(connect)))
+	req := upgradeRequest(addr, "", "") + string(maskedFrame(true, opText, []byte(connect)))
 	if _, err := io.WriteString(nc, req); err != nil {
 		nc.Close()
 		return nil, err
@@ -359,9 +341,7 @@ func TestHostileWebsocketWithWebsocketSessionId(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	req := "GET /socket.io/?EIO=4&transport=websocket&sid=" + sid + " HTTP/1.1\r\nHost: " + addr +
-		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n" +
-		string(maskedFrame(true, opText, []byte("2probe")))
+	req := upgradeRequest(addr, "&sid="+sid, "") + string(maskedFrame(true, opText, []byte("2probe")))
 	if _, err := io.WriteString(nc, req); err != nil {
 		t.Fatal(err)
 	}

@@ -162,8 +162,7 @@ func TestWebsocketMessageOverTheLimitEndsTheConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	_, _ = io.WriteString(nc, "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: "+addr+
-		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	_, _ = io.WriteString(nc, upgradeRequest(addr, "", ""))
 	br := bufio.NewReader(nc)
 	for {
 		line, err := br.ReadString('\n')

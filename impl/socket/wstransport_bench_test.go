@@ -60,16 +60,23 @@ func dialRaw(tb testing.TB, addr string) *rawClient {
 	return dialRawWith(tb, addr, "", `40{"token":"pdg"}`)
 }
 
-// dialRawWith is dialRaw with extra request headers (each line ending in CRLF) and CONNECT packet.
-func dialRawWith(tb testing.TB, addr, headers, connect string) *rawClient {
+// upgradeRequest is a websocket upgrade request for an Engine.IO session at addr: query follows
+// "EIO=4&transport=websocket" (e.g. "&sid=..."), headers are extra lines, each ending in CRLF.
+func upgradeRequest(addr, query, headers string) string {
+	return "GET /socket.io/?EIO=4&transport=websocket" + query + " HTTP/1.1\r\nHost: " + addr +
+		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
+		headers + "\r\n"
+}
+
+// openRaw upgrades a raw websocket, with extra request headers, and reads the Engine.IO OPEN
+// packet; no CONNECT yet.
+func openRaw(tb testing.TB, addr, headers string) *rawClient {
 	tb.Helper()
 	nc, err := net.Dial("tcp", addr)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	req := "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: " + addr +
-		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" + headers + "\r\n"
-	if _, err := io.WriteString(nc, req); err != nil {
+	if _, err := io.WriteString(nc, upgradeRequest(addr, "", headers)); err != nil {
 		tb.Fatal(err)
 	}
 	br := bufio.NewReaderSize(nc, 512)
@@ -80,13 +87,20 @@ func dialRawWith(tb testing.TB, addr, headers, connect string) *rawClient {
 	if open, err := readServerFrame(br); err != nil || !bytes.HasPrefix(open, []byte("0{")) {
 		tb.Fatalf("engine.io open: %q %v", open, err)
 	}
-	if _, err := nc.Write(maskedFrame(true, opText, []byte(connect))); err != nil {
+	return &rawClient{nc: nc, br: br}
+}
+
+// dialRawWith is dialRaw with extra request headers (each line ending in CRLF) and CONNECT packet.
+func dialRawWith(tb testing.TB, addr, headers, connect string) *rawClient {
+	tb.Helper()
+	c := openRaw(tb, addr, headers)
+	if _, err := c.nc.Write(maskedFrame(true, opText, []byte(connect))); err != nil {
 		tb.Fatal(err)
 	}
-	if ack, err := readServerFrame(br); err != nil || !bytes.HasPrefix(ack, []byte("40{")) {
+	if ack, err := readServerFrame(c.br); err != nil || !bytes.HasPrefix(ack, []byte("40{")) {
 		tb.Fatalf("socket.io connect: %q %v", ack, err)
 	}
-	return &rawClient{nc: nc, br: br}
+	return c
 }
 
 // BenchmarkIdleSocket measures what an idle authenticated websocket socket holds on the server:
